@@ -1,0 +1,495 @@
+//! Software MMU: a guest's 64-bit virtual address space mapped onto host memory.
+//!
+//! wasm32 gives one linear memory and no host page faults, so every guest access goes through
+//! here. Pages are 4 KiB. A page-table entry holds the page's protection and, once touched, a
+//! reference-counted frame; `fork` shares frames copy-on-write. A direct-mapped [`tlb`] in
+//! front of the page table makes the common access one compare and one add.
+//!
+//! Invariants:
+//! - A TLB write tag exists only for a page that is writable, populated with a frame nobody
+//!   else holds, and not marked as holding decoded code. Every change to a page-table entry
+//!   flushes that page's TLB entry.
+//! - Pages that have been decoded as code carry [`PTE_CODE`]; writing, unmapping or
+//!   re-protecting such a page records it in [`AddressSpace::take_stale_code`] so the decode
+//!   cache (owned by the architecture module) can drop it.
+
+mod frame;
+mod page_table;
+mod tlb;
+
+use frame::Frame;
+use page_table::{PTE_CODE, PTE_MAPPED, PageTable, Pte};
+use std::rc::Rc;
+pub use tlb::Tlb;
+
+pub const PAGE_SHIFT: u32 = 12;
+pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
+pub const PAGE_MASK: u64 = PAGE_SIZE - 1;
+
+/// One past the highest guest virtual address (Sv48 user half). Addresses at or above it
+/// are never mapped, which keeps page numbers small and TLB tags unambiguous.
+pub const ADDRESS_SPACE_END: u64 = 1 << 47;
+
+/// Page protection, as `PROT_READ | PROT_WRITE | PROT_EXEC` in Linux.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Prot(u8);
+
+impl Prot {
+    pub const NONE: Prot = Prot(0);
+    pub const READ: Prot = Prot(1);
+    pub const WRITE: Prot = Prot(2);
+    pub const EXEC: Prot = Prot(4);
+    pub const RW: Prot = Prot(3);
+    pub const RX: Prot = Prot(5);
+    pub const RWX: Prot = Prot(7);
+
+    /// From Linux `PROT_*` bits; unknown bits are dropped (the caller validates them).
+    pub fn from_linux(bits: u64) -> Prot {
+        Prot((bits & 7) as u8)
+    }
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+    pub fn contains(self, other: Prot) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Prot {
+    type Output = Prot;
+    fn bitor(self, rhs: Prot) -> Prot {
+        Prot(self.0 | rhs.0)
+    }
+}
+
+/// What a faulting access was doing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    Read,
+    Write,
+    Exec,
+}
+
+/// Why an access failed; the kernel turns it into SIGSEGV (`SEGV_MAPERR` / `SEGV_ACCERR`),
+/// SIGBUS (`BUS_ADRALN`) or `EFAULT`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FaultKind {
+    Unmapped,
+    Protection,
+    Misaligned,
+}
+
+/// A failed guest memory access, with the first faulting address (`si_addr`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("{access:?} fault ({kind:?}) at {addr:#x}")]
+pub struct MemFault {
+    pub addr: u64,
+    pub access: Access,
+    pub kind: FaultKind,
+}
+
+/// One guest address space: page table, TLB, and the list of code pages gone stale.
+pub struct AddressSpace {
+    pub(crate) tlb: Tlb,
+    table: PageTable,
+    stale_code: Vec<u64>,
+}
+
+impl Default for AddressSpace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AddressSpace {
+    pub fn new() -> AddressSpace {
+        AddressSpace {
+            tlb: Tlb::new(),
+            table: PageTable::default(),
+            stale_code: Vec::new(),
+        }
+    }
+
+    /// Maps fresh zero-filled pages over `[addr, addr+len)`, replacing whatever was there
+    /// (`MAP_FIXED` semantics). Frames are allocated on first touch.
+    pub fn map(&mut self, addr: u64, len: u64, prot: Prot) {
+        self.for_each_page(addr, len, true, |pte| {
+            *pte = Pte {
+                frame: None,
+                flags: PTE_MAPPED | prot.bits(),
+            };
+        });
+    }
+
+    /// Removes the pages in `[addr, addr+len)`; unmapped pages in the range are ignored.
+    pub fn unmap(&mut self, addr: u64, len: u64) {
+        self.for_each_page(addr, len, false, |pte| *pte = Pte::default());
+        self.table.prune();
+    }
+
+    /// Changes the protection of the mapped pages in the range. Returns false if any page in
+    /// the range is unmapped (Linux then answers `ENOMEM`), after changing the others.
+    pub fn protect(&mut self, addr: u64, len: u64, prot: Prot) -> bool {
+        let mut all_mapped = true;
+        let first = addr >> PAGE_SHIFT;
+        let npages = len.div_ceil(PAGE_SIZE);
+        for vpn in first..first.saturating_add(npages) {
+            match self.table.get_mut(vpn) {
+                Some(pte) if pte.flags & PTE_MAPPED != 0 => {
+                    if pte.flags & PTE_CODE != 0 {
+                        self.stale_code.push(vpn);
+                    }
+                    pte.flags = PTE_MAPPED | prot.bits();
+                    self.tlb.flush_page(vpn);
+                }
+                _ => all_mapped = false,
+            }
+        }
+        all_mapped
+    }
+
+    /// Moves the mappings of `[from, from+len)` to `[to, to+len)` (for `mremap`), keeping
+    /// contents and protection; `to` is cleared first. Ranges must not overlap.
+    pub fn move_range(&mut self, from: u64, to: u64, len: u64) {
+        let npages = len.div_ceil(PAGE_SIZE);
+        self.unmap(to, len);
+        for i in 0..npages {
+            let src = (from >> PAGE_SHIFT) + i;
+            let dst = (to >> PAGE_SHIFT) + i;
+            if let Some(pte) = self.table.get_mut(src) {
+                let mut moved = std::mem::take(pte);
+                if moved.flags & PTE_CODE != 0 {
+                    self.stale_code.push(src);
+                    moved.flags &= !PTE_CODE;
+                }
+                self.tlb.flush_page(src);
+                if moved.flags & PTE_MAPPED != 0 {
+                    *self.table.get_or_insert(dst) = moved;
+                }
+            }
+        }
+        self.table.prune();
+    }
+
+    /// The protection of the page holding `addr`, or `None` if it is unmapped.
+    pub fn prot_at(&self, addr: u64) -> Option<Prot> {
+        self.table
+            .get(addr >> PAGE_SHIFT)
+            .filter(|pte| pte.flags & PTE_MAPPED != 0)
+            .map(|pte| Prot(pte.flags & 7))
+    }
+
+    /// Number of pages backed by a frame of their own or shared (resident set).
+    pub fn resident_pages(&self) -> usize {
+        self.table.resident_pages()
+    }
+
+    /// A copy-on-write copy for `fork`: both spaces share every frame until one writes.
+    pub fn fork(&mut self) -> AddressSpace {
+        // Our write tags assumed sole ownership of the frames; after sharing they don't.
+        self.tlb.flush_all();
+        AddressSpace {
+            tlb: Tlb::new(),
+            table: self.table.clone_for_fork(),
+            stale_code: Vec::new(),
+        }
+    }
+
+    /// Code pages whose decoded form is stale since the last call (written, unmapped or
+    /// re-protected). The decode cache must drop them.
+    pub fn take_stale_code(&mut self) -> Option<Vec<u64>> {
+        if self.stale_code.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.stale_code))
+        }
+    }
+
+    /// True when some code page went stale since the last [`Self::take_stale_code`].
+    #[inline]
+    pub fn has_stale_code(&self) -> bool {
+        !self.stale_code.is_empty()
+    }
+
+    /// Marks every code page stale (fence.i, `riscv_flush_icache`).
+    pub fn flush_code(&mut self) {
+        let table = &mut self.table;
+        let stale = &mut self.stale_code;
+        table.for_each_mapped(|vpn, pte| {
+            if pte.flags & PTE_CODE != 0 {
+                pte.flags &= !PTE_CODE;
+                stale.push(vpn);
+            }
+        });
+        self.tlb.flush_all();
+    }
+
+    /// Reads the executable page `vpn` for the decoder and marks it as holding code, so that
+    /// later writes to it are noticed.
+    pub fn fetch_code_page(&mut self, vpn: u64) -> Result<Box<[u8; PAGE_SIZE as usize]>, MemFault> {
+        let fault = |kind| MemFault {
+            addr: vpn << PAGE_SHIFT,
+            access: Access::Exec,
+            kind,
+        };
+        let pte = match self.table.get_mut(vpn) {
+            Some(pte) if pte.flags & PTE_MAPPED != 0 => pte,
+            _ => return Err(fault(FaultKind::Unmapped)),
+        };
+        if pte.flags & Prot::EXEC.bits() == 0 {
+            return Err(fault(FaultKind::Protection));
+        }
+        pte.flags |= PTE_CODE;
+        let mut bytes = Box::new([0u8; PAGE_SIZE as usize]);
+        if let Some(frame) = &pte.frame {
+            bytes.copy_from_slice(frame.bytes());
+        }
+        self.tlb.flush_page(vpn);
+        Ok(bytes)
+    }
+
+    /// Copies guest memory into `buf` as the kernel's `copy_from_user` does: needs read
+    /// permission on every page.
+    pub fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let cur = addr.wrapping_add(done as u64);
+            let in_page = (PAGE_SIZE - (cur & PAGE_MASK)) as usize;
+            let n = in_page.min(buf.len() - done);
+            let host = self.translate(cur, Access::Read)?;
+            // SAFETY: `translate` returned a pointer into a live frame with at least
+            // `in_page` bytes left in it, and `buf` does not alias guest frames.
+            unsafe { std::ptr::copy_nonoverlapping(host, buf[done..].as_mut_ptr(), n) };
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into guest memory as `copy_to_user` does: needs write permission.
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
+        self.write_with(addr, data, Access::Write)
+    }
+
+    /// Writes ignoring page protection (the loader filling read-only segments); the pages
+    /// must be mapped.
+    pub fn poke(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
+        self.write_with(addr, data, Access::Exec)
+    }
+
+    /// Reads a NUL-terminated string of at most `max_len` bytes (without the NUL).
+    /// Returns `Ok(None)` when no NUL appears within `max_len` bytes.
+    pub fn read_cstr(&mut self, addr: u64, max_len: usize) -> Result<Option<Vec<u8>>, MemFault> {
+        let mut out = Vec::new();
+        let mut cur = addr;
+        while out.len() < max_len {
+            let in_page = (PAGE_SIZE - (cur & PAGE_MASK)) as usize;
+            let n = in_page.min(max_len - out.len());
+            let host = self.translate(cur, Access::Read)?;
+            // SAFETY: as in `read`, `host` points at `in_page >= n` readable bytes.
+            let chunk = unsafe { std::slice::from_raw_parts(host, n) };
+            if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..nul]);
+                return Ok(Some(out));
+            }
+            out.extend_from_slice(chunk);
+            cur = cur.wrapping_add(n as u64);
+        }
+        Ok(None)
+    }
+
+    pub fn read_u64(&mut self, addr: u64) -> Result<u64, MemFault> {
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    pub fn read_u32(&mut self, addr: u64) -> Result<u32, MemFault> {
+        let mut b = [0u8; 4];
+        self.read(addr, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    pub fn write_u64(&mut self, addr: u64, value: u64) -> Result<(), MemFault> {
+        self.write(addr, &value.to_le_bytes())
+    }
+
+    pub fn write_u32(&mut self, addr: u64, value: u32) -> Result<(), MemFault> {
+        self.write(addr, &value.to_le_bytes())
+    }
+
+    /// `Access::Exec` here means "ignore protection" (see `poke`).
+    fn write_with(&mut self, addr: u64, data: &[u8], access: Access) -> Result<(), MemFault> {
+        let mut done = 0usize;
+        while done < data.len() {
+            let cur = addr.wrapping_add(done as u64);
+            let in_page = (PAGE_SIZE - (cur & PAGE_MASK)) as usize;
+            let n = in_page.min(data.len() - done);
+            let host = self.translate(cur, access)?;
+            // SAFETY: `translate` for a write returns a pointer into a frame this space owns
+            // alone, with `in_page` bytes left.
+            unsafe { std::ptr::copy_nonoverlapping(data[done..].as_ptr(), host, n) };
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Software page walk: checks permission, populates the page, breaks copy-on-write for
+    /// writes, refills the TLB, and returns the host address of `addr`.
+    /// `Access::Exec` is used by `poke`: write without a permission check.
+    pub(crate) fn translate(&mut self, addr: u64, access: Access) -> Result<*mut u8, MemFault> {
+        let vpn = addr >> PAGE_SHIFT;
+        let fault = |kind| MemFault {
+            addr,
+            access: if access == Access::Exec {
+                Access::Write
+            } else {
+                access
+            },
+            kind,
+        };
+        if addr >= ADDRESS_SPACE_END {
+            return Err(fault(FaultKind::Unmapped));
+        }
+        let Some(pte) = self
+            .table
+            .get_mut(vpn)
+            .filter(|p| p.flags & PTE_MAPPED != 0)
+        else {
+            return Err(fault(FaultKind::Unmapped));
+        };
+        let writing = access != Access::Read;
+        let needed = match access {
+            Access::Read => Prot::READ,
+            Access::Write => Prot::WRITE,
+            Access::Exec => Prot::NONE,
+        };
+        if pte.flags & needed.bits() != needed.bits() {
+            return Err(fault(FaultKind::Protection));
+        }
+        if writing {
+            if pte.flags & PTE_CODE != 0 {
+                pte.flags &= !PTE_CODE;
+                self.stale_code.push(vpn);
+            }
+            let frame = pte.frame.get_or_insert_with(Frame::zeroed);
+            if Rc::strong_count(frame) > 1 {
+                // Copy-on-write: someone else (a forked process) still holds this frame.
+                *frame = Rc::new(Frame::copy_of(frame));
+            }
+        }
+        // Reads of an untouched page share one zero frame; the first write copies it.
+        let frame = pte.frame.get_or_insert_with(Frame::shared_zero);
+        let base = frame.as_ptr();
+        let flags = pte.flags;
+        let exclusive = Rc::strong_count(frame) == 1;
+        self.tlb.fill(
+            vpn,
+            base,
+            flags & Prot::READ.bits() != 0,
+            flags & Prot::WRITE.bits() != 0 && exclusive && flags & PTE_CODE == 0,
+        );
+        Ok(base.wrapping_add((addr & PAGE_MASK) as usize))
+    }
+
+    /// Visits the page-table entries of every page in the range, creating them when `create`
+    /// is set, and keeps the TLB and stale-code list in step with the change.
+    fn for_each_page(&mut self, addr: u64, len: u64, create: bool, mut f: impl FnMut(&mut Pte)) {
+        let first = addr >> PAGE_SHIFT;
+        let end = addr
+            .saturating_add(len)
+            .min(ADDRESS_SPACE_END)
+            .div_ceil(PAGE_SIZE);
+        for vpn in first..end {
+            let pte = if create {
+                Some(self.table.get_or_insert(vpn))
+            } else {
+                self.table.get_mut(vpn)
+            };
+            if let Some(pte) = pte {
+                if pte.flags & PTE_CODE != 0 {
+                    self.stale_code.push(vpn);
+                }
+                f(pte);
+                self.tlb.flush_page(vpn);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_fill_and_round_trip_across_pages() {
+        let mut m = AddressSpace::new();
+        m.map(0x10000, 3 * PAGE_SIZE, Prot::RW);
+        let mut b = [1u8; 16];
+        m.read(0x10ff8, &mut b).unwrap();
+        assert_eq!(b, [0; 16]);
+        m.write(0x10ffc, b"abcdefgh").unwrap();
+        m.read(0x10ffc, &mut b[..8]).unwrap();
+        assert_eq!(&b[..8], b"abcdefgh");
+    }
+
+    #[test]
+    fn protection_and_unmapped_faults() {
+        let mut m = AddressSpace::new();
+        m.map(0x1000, PAGE_SIZE, Prot::READ);
+        let e = m.write(0x1004, b"x").unwrap_err();
+        assert_eq!(
+            (e.addr, e.kind, e.access),
+            (0x1004, FaultKind::Protection, Access::Write)
+        );
+        m.poke(0x1004, b"x").unwrap();
+        assert_eq!(m.read_u32(0x1004).unwrap(), b'x' as u32);
+        let e = m.read_u64(0x2000).unwrap_err();
+        assert_eq!(e.kind, FaultKind::Unmapped);
+        assert!(!m.protect(0x1000, 2 * PAGE_SIZE, Prot::RW));
+        m.write(0x1000, b"y").unwrap();
+        m.unmap(0x1000, PAGE_SIZE);
+        assert!(m.read_u64(0x1000).is_err());
+    }
+
+    #[test]
+    fn fork_is_copy_on_write() {
+        let mut parent = AddressSpace::new();
+        parent.map(0x4000, PAGE_SIZE, Prot::RW);
+        parent.write_u64(0x4000, 7).unwrap();
+        let mut child = parent.fork();
+        child.write_u64(0x4000, 9).unwrap();
+        assert_eq!(parent.read_u64(0x4000).unwrap(), 7);
+        assert_eq!(child.read_u64(0x4000).unwrap(), 9);
+        parent.write_u64(0x4000, 8).unwrap();
+        assert_eq!(child.read_u64(0x4000).unwrap(), 9);
+    }
+
+    #[test]
+    fn writing_a_code_page_makes_it_stale() {
+        let mut m = AddressSpace::new();
+        m.map(0x8000, PAGE_SIZE, Prot::RWX);
+        m.fetch_code_page(8).unwrap();
+        assert!(m.take_stale_code().is_none());
+        m.write_u32(0x8010, 0x13).unwrap();
+        assert_eq!(m.take_stale_code(), Some(vec![8]));
+    }
+
+    #[test]
+    fn move_range_keeps_contents() {
+        let mut m = AddressSpace::new();
+        m.map(0x10000, 2 * PAGE_SIZE, Prot::RW);
+        m.write_u64(0x11000, 5).unwrap();
+        m.move_range(0x10000, 0x40000, 2 * PAGE_SIZE);
+        assert_eq!(m.read_u64(0x41000).unwrap(), 5);
+        assert!(m.read_u64(0x11000).is_err());
+    }
+
+    #[test]
+    fn cstr_stops_at_nul_and_limit() {
+        let mut m = AddressSpace::new();
+        m.map(0x1000, 2 * PAGE_SIZE, Prot::RW);
+        m.write(0x1ffe, b"hello\0").unwrap();
+        assert_eq!(m.read_cstr(0x1ffe, 100).unwrap(), Some(b"hello".to_vec()));
+        assert_eq!(m.read_cstr(0x1ffe, 3).unwrap(), None);
+    }
+}

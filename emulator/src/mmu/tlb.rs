@@ -1,0 +1,90 @@
+//! A direct-mapped TLB in front of the page table.
+//!
+//! Each entry holds separate read and write tags (the page's base address, or an impossible
+//! value) and the host address of the page. A hit is one mask, one compare and one add:
+//! `tag == addr & (!PAGE_MASK | (size - 1))` also rejects misaligned accesses, which take the
+//! slow path with page-crossing ones.
+
+use super::{PAGE_MASK, PAGE_SHIFT};
+
+pub const TLB_ENTRIES: usize = 1024;
+/// Never equal to a masked address: its low bits are all set.
+const INVALID: u64 = u64::MAX;
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct TlbEntry {
+    pub read_tag: u64,
+    pub write_tag: u64,
+    /// Host address of the page's first byte.
+    pub host: *mut u8,
+}
+
+pub struct Tlb {
+    entries: Box<[TlbEntry; TLB_ENTRIES]>,
+}
+
+impl Tlb {
+    pub(crate) fn new() -> Tlb {
+        Tlb {
+            entries: Box::new(
+                [TlbEntry {
+                    read_tag: INVALID,
+                    write_tag: INVALID,
+                    host: std::ptr::null_mut(),
+                }; TLB_ENTRIES],
+            ),
+        }
+    }
+
+    /// Host address for a `SIZE`-byte read at `addr`, or `None` on a miss.
+    #[inline(always)]
+    pub fn read_ptr<const SIZE: u64>(&self, addr: u64) -> Option<*const u8> {
+        let e = &self.entries[Self::index(addr)];
+        if e.read_tag == addr & (!PAGE_MASK | (SIZE - 1)) {
+            Some(e.host.wrapping_add((addr & PAGE_MASK) as usize))
+        } else {
+            None
+        }
+    }
+
+    /// Host address for a `SIZE`-byte write at `addr`, or `None` on a miss.
+    #[inline(always)]
+    pub fn write_ptr<const SIZE: u64>(&self, addr: u64) -> Option<*mut u8> {
+        let e = &self.entries[Self::index(addr)];
+        if e.write_tag == addr & (!PAGE_MASK | (SIZE - 1)) {
+            Some(e.host.wrapping_add((addr & PAGE_MASK) as usize))
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    fn index(addr: u64) -> usize {
+        (addr >> PAGE_SHIFT) as usize & (TLB_ENTRIES - 1)
+    }
+
+    pub(crate) fn fill(&mut self, vpn: u64, host: *mut u8, readable: bool, writable: bool) {
+        let base = vpn << PAGE_SHIFT;
+        self.entries[vpn as usize & (TLB_ENTRIES - 1)] = TlbEntry {
+            read_tag: if readable { base } else { INVALID },
+            write_tag: if writable { base } else { INVALID },
+            host,
+        };
+    }
+
+    pub(crate) fn flush_page(&mut self, vpn: u64) {
+        let e = &mut self.entries[vpn as usize & (TLB_ENTRIES - 1)];
+        if e.read_tag >> PAGE_SHIFT == vpn || e.write_tag >> PAGE_SHIFT == vpn {
+            e.read_tag = INVALID;
+            e.write_tag = INVALID;
+        }
+    }
+
+    pub(crate) fn flush_all(&mut self) {
+        for e in self.entries.iter_mut() {
+            e.read_tag = INVALID;
+            e.write_tag = INVALID;
+        }
+    }
+}
