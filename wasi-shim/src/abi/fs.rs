@@ -1,0 +1,174 @@
+//! File-system ABI: `open` and `*at` flags, `fcntl` commands, file types, `struct stat` and
+//! `struct iovec` as riscv64 lays them out (`include/uapi/asm-generic/fcntl.h`,
+//! `include/uapi/asm-generic/stat.h`, `include/uapi/linux/uio.h`).
+
+use super::{get_u64, put_u32, put_u64};
+
+pub const O_ACCMODE: u32 = 0o3;
+pub const O_RDONLY: u32 = 0o0;
+pub const O_WRONLY: u32 = 0o1;
+pub const O_RDWR: u32 = 0o2;
+pub const O_CREAT: u32 = 0o100;
+pub const O_EXCL: u32 = 0o200;
+pub const O_NOCTTY: u32 = 0o400;
+pub const O_TRUNC: u32 = 0o1000;
+pub const O_APPEND: u32 = 0o2000;
+pub const O_NONBLOCK: u32 = 0o4000;
+pub const O_DSYNC: u32 = 0o10000;
+pub const O_DIRECT: u32 = 0o40000;
+pub const O_LARGEFILE: u32 = 0o100000;
+pub const O_DIRECTORY: u32 = 0o200000;
+pub const O_NOFOLLOW: u32 = 0o400000;
+pub const O_NOATIME: u32 = 0o1000000;
+pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_PATH: u32 = 0o10000000;
+pub const O_TMPFILE: u32 = 0o20000000 | O_DIRECTORY;
+
+/// The status flags `F_SETFL` may change (`SETFL_MASK` in `fs/fcntl.c`).
+pub const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
+
+/// `dirfd` meaning "the current working directory".
+pub const AT_FDCWD: i32 = -100;
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+pub const AT_EACCESS: u32 = 0x200;
+pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
+pub const AT_NO_AUTOMOUNT: u32 = 0x800;
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+
+pub const F_DUPFD: u32 = 0;
+pub const F_GETFD: u32 = 1;
+pub const F_SETFD: u32 = 2;
+pub const F_GETFL: u32 = 3;
+pub const F_SETFL: u32 = 4;
+pub const F_DUPFD_CLOEXEC: u32 = 1024 + 6;
+pub const FD_CLOEXEC: u64 = 1;
+
+/// `faccessat` modes.
+pub const F_OK: u32 = 0;
+pub const X_OK: u32 = 1;
+pub const W_OK: u32 = 2;
+pub const R_OK: u32 = 4;
+
+pub const SEEK_SET: u32 = 0;
+pub const SEEK_CUR: u32 = 1;
+pub const SEEK_END: u32 = 2;
+
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFSOCK: u32 = 0o140000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFBLK: u32 = 0o060000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFIFO: u32 = 0o010000;
+
+/// `PATH_MAX`: longest path a syscall accepts, NUL included.
+pub const PATH_MAX: usize = 4096;
+/// `MAXSYMLINKS`: symlinks followed in one path walk before `ELOOP` (`include/linux/namei.h`).
+pub const MAXSYMLINKS: u32 = 40;
+/// `UIO_MAXIOV`: most iovecs one `readv`/`writev` takes.
+pub const UIO_MAXIOV: u64 = 1024;
+/// Largest byte count one read or write moves (`MAX_RW_COUNT`, `INT_MAX & PAGE_MASK`).
+pub const MAX_RW_COUNT: u64 = 0x7fff_f000;
+
+/// `makedev` as glibc and the kernel's `new_encode_dev` agree for small numbers.
+pub const fn makedev(major: u32, minor: u32) -> u64 {
+    ((major as u64 & 0xfff) << 8)
+        | (minor as u64 & 0xff)
+        | ((minor as u64 & !0xff) << 12)
+        | ((major as u64 & !0xfff) << 32)
+}
+
+/// A time stamp as `struct stat` stores it: seconds and nanoseconds.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct StatTime {
+    pub sec: i64,
+    pub nsec: u64,
+}
+
+/// `struct stat` of the asm-generic layout riscv64 uses (`newfstatat`, `fstat`).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: i64,
+    pub blksize: i32,
+    pub blocks: i64,
+    pub atime: StatTime,
+    pub mtime: StatTime,
+    pub ctime: StatTime,
+}
+
+impl Stat {
+    pub const SIZE: usize = 128;
+
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        put_u64(&mut b, 0, self.dev);
+        put_u64(&mut b, 8, self.ino);
+        put_u32(&mut b, 16, self.mode);
+        put_u32(&mut b, 20, self.nlink);
+        put_u32(&mut b, 24, self.uid);
+        put_u32(&mut b, 28, self.gid);
+        put_u64(&mut b, 32, self.rdev);
+        put_u64(&mut b, 48, self.size as u64);
+        put_u32(&mut b, 56, self.blksize as u32);
+        put_u64(&mut b, 64, self.blocks as u64);
+        for (off, t) in [(72, self.atime), (88, self.mtime), (104, self.ctime)] {
+            put_u64(&mut b, off, t.sec as u64);
+            put_u64(&mut b, off + 8, t.nsec);
+        }
+        b
+    }
+}
+
+/// `struct iovec { void *iov_base; size_t iov_len; }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Iovec {
+    pub base: u64,
+    pub len: u64,
+}
+
+impl Iovec {
+    pub const SIZE: usize = 16;
+
+    pub fn from_bytes(b: &[u8; Self::SIZE]) -> Iovec {
+        Iovec {
+            base: get_u64(b, 0),
+            len: get_u64(b, 8),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_layout_matches_asm_generic() {
+        let s = Stat {
+            mode: 0o100644,
+            size: 0x1122,
+            blksize: 4096,
+            mtime: StatTime { sec: 7, nsec: 9 },
+            ..Stat::default()
+        };
+        let b = s.to_bytes();
+        assert_eq!(u32::from_le_bytes(b[16..20].try_into().unwrap()), 0o100644);
+        assert_eq!(u64::from_le_bytes(b[48..56].try_into().unwrap()), 0x1122);
+        assert_eq!(u32::from_le_bytes(b[56..60].try_into().unwrap()), 4096);
+        assert_eq!(u64::from_le_bytes(b[88..96].try_into().unwrap()), 7);
+        assert_eq!(u64::from_le_bytes(b[96..104].try_into().unwrap()), 9);
+    }
+
+    #[test]
+    fn makedev_matches_glibc() {
+        assert_eq!(makedev(136, 0), 0x8800);
+        assert_eq!(makedev(1, 3), 0x103);
+    }
+}

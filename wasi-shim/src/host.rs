@@ -1,0 +1,153 @@
+//! Translation between the host the runtime runs on (native Unix or WASI) and the guest's
+//! Linux view: host I/O errors to [`Errno`], host metadata to `struct stat`, host path bytes.
+//!
+//! Errors are mapped by [`std::io::ErrorKind`], never by raw host error numbers: WASI and
+//! non-Linux hosts number errors differently, and the guest must see the same errno everywhere.
+//! Everything that needs `std::os::unix` or `std::os::wasi` is gated here.
+
+use crate::abi::Errno;
+use crate::abi::fs::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, Stat, StatTime};
+use std::ffi::OsStr;
+use std::fs::Metadata;
+use std::io::{self, ErrorKind};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[cfg(unix)]
+use std::os::unix::ffi::OsStrExt;
+#[cfg(target_os = "wasi")]
+use std::os::wasi::ffi::OsStrExt;
+
+/// The errno Linux would give for a failed host file operation.
+pub fn errno_of(e: &io::Error) -> Errno {
+    match e.kind() {
+        ErrorKind::NotFound => Errno::ENOENT,
+        ErrorKind::PermissionDenied => Errno::EACCES,
+        ErrorKind::AlreadyExists => Errno::EEXIST,
+        ErrorKind::NotADirectory => Errno::ENOTDIR,
+        ErrorKind::IsADirectory => Errno::EISDIR,
+        ErrorKind::DirectoryNotEmpty => Errno::ENOTEMPTY,
+        ErrorKind::ReadOnlyFilesystem => Errno::EROFS,
+        ErrorKind::InvalidInput => Errno::EINVAL,
+        ErrorKind::InvalidFilename => Errno::ENAMETOOLONG,
+        ErrorKind::BrokenPipe => Errno::EPIPE,
+        ErrorKind::WouldBlock => Errno::EAGAIN,
+        ErrorKind::Interrupted => Errno::EINTR,
+        ErrorKind::StorageFull => Errno::ENOSPC,
+        ErrorKind::FileTooLarge => Errno::EFBIG,
+        ErrorKind::CrossesDevices => Errno::EXDEV,
+        ErrorKind::TooManyLinks => Errno::EMLINK,
+        ErrorKind::NotSeekable => Errno::ESPIPE,
+        ErrorKind::OutOfMemory => Errno::ENOMEM,
+        ErrorKind::Unsupported => Errno::EOPNOTSUPP,
+        _ => Errno::EIO,
+    }
+}
+
+/// Guest path bytes as a host path component (Linux and WASI paths are both byte strings).
+pub fn os_str(bytes: &[u8]) -> &OsStr {
+    OsStr::from_bytes(bytes)
+}
+
+pub fn os_bytes(s: &OsStr) -> &[u8] {
+    s.as_bytes()
+}
+
+/// Device number reported for files of the root file system (an overlay's anonymous device).
+const ROOTFS_DEV: u64 = 0x2f;
+
+/// `struct stat` for a file of the rootfs. Owners are always root: the image's files belong to
+/// root inside the container whoever unpacked them on the host. `ino_hint` stands in for the
+/// inode number where the host does not expose one (WASI).
+pub fn stat_of(meta: &Metadata, ino_hint: u64) -> Stat {
+    let ft = meta.file_type();
+    let time = |t: io::Result<SystemTime>| {
+        t.ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| StatTime {
+                sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                nsec: u64::from(d.subsec_nanos()),
+            })
+            .unwrap_or_default()
+    };
+    let size = i64::try_from(meta.len()).unwrap_or(i64::MAX);
+    let mut st = Stat {
+        dev: ROOTFS_DEV,
+        ino: ino_hint,
+        mode: file_type_bits(&ft),
+        nlink: if ft.is_dir() { 2 } else { 1 },
+        size,
+        blksize: 4096,
+        blocks: (size + 511) / 512,
+        atime: time(meta.accessed()),
+        mtime: time(meta.modified()),
+        ctime: time(meta.modified()),
+        ..Stat::default()
+    };
+    host_specific(meta, &mut st);
+    st
+}
+
+fn file_type_bits(ft: &std::fs::FileType) -> u32 {
+    #[cfg(unix)]
+    {
+        use crate::abi::fs::{S_IFBLK, S_IFIFO, S_IFSOCK};
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_char_device() {
+            return S_IFCHR;
+        }
+        if ft.is_block_device() {
+            return S_IFBLK;
+        }
+        if ft.is_fifo() {
+            return S_IFIFO;
+        }
+        if ft.is_socket() {
+            return S_IFSOCK;
+        }
+    }
+    if ft.is_dir() {
+        S_IFDIR
+    } else if ft.is_symlink() {
+        S_IFLNK
+    } else if ft.is_file() {
+        S_IFREG
+    } else {
+        // WASI reports devices and sockets as "unknown"; a character device is the closest.
+        S_IFCHR
+    }
+}
+
+#[cfg(unix)]
+fn host_specific(meta: &Metadata, st: &mut Stat) {
+    use std::os::unix::fs::MetadataExt;
+    st.ino = meta.ino();
+    st.mode = (st.mode & crate::abi::fs::S_IFMT) | (meta.mode() & 0o7777);
+    st.nlink = u32::try_from(meta.nlink()).unwrap_or(u32::MAX);
+    st.blocks = meta.blocks() as i64;
+    st.blksize = i32::try_from(meta.blksize()).unwrap_or(4096);
+    st.atime.sec = meta.atime();
+    st.atime.nsec = meta.atime_nsec() as u64;
+    st.ctime.sec = meta.ctime();
+    st.ctime.nsec = meta.ctime_nsec() as u64;
+}
+
+/// WASI exposes no permission bits: directories and regular files get the modes an image
+/// usually has. TODO(#bundle-modes): take modes from the bundle index once it carries them.
+#[cfg(not(unix))]
+fn host_specific(meta: &Metadata, st: &mut Stat) {
+    st.mode |= if meta.is_dir() { 0o755 } else { 0o644 };
+}
+
+/// True if anyone may execute the file (`X_OK` for root needs one execute bit).
+pub fn is_executable(meta: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        // No permission bits on WASI: any regular file may be tried, the ELF check decides.
+        meta.is_file()
+    }
+}

@@ -1,0 +1,266 @@
+//! The Linux personality ("the kernel") that runs riscv64 Linux programs on the emulator.
+//!
+//! [`run_program`] is the whole story for one program: find it in the root file system, load
+//! it, run it until it exits and report how it ended. Both front ends use it: the
+//! `ctr2wasm exec` subcommand on the host, and the `ctr2wasm-runtime` binary built for
+//! wasm32-wasip1, where the root file system is a WASI preopened directory.
+//!
+//! Module map: [`abi`] holds every Linux constant and struct layout; [`loader`] the ELF
+//! loader and initial stack; [`task`] processes, threads, memory maps and the run loop;
+//! [`syscall`] the syscall table and handlers by family; [`vfs`] the path walk and open files;
+//! `signal` signal generation and default actions; `host` the translation from host to guest
+//! errors and metadata.
+
+pub mod abi;
+mod host;
+mod kernel;
+pub mod loader;
+mod signal;
+pub mod syscall;
+pub mod task;
+pub mod vfs;
+
+pub use task::ExitStatus;
+
+use crate::abi::Errno;
+use crate::kernel::Kernel;
+use crate::loader::LoadError;
+use crate::task::run::Deadlock;
+use crate::task::{Process, Thread};
+use crate::vfs::file::{OpenFile, Stdio};
+use crate::vfs::path::{Follow, Node};
+use crate::vfs::procfs::ProcSelf;
+use crate::vfs::{GuestPathBuf, Vfs};
+use ctr2wasm_emulator::riscv64::{Hart, reg};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// What to run and how.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Host directory holding the guest's `/` (on WASI: a preopened directory).
+    pub rootfs: PathBuf,
+    /// The program's guest path, absolute or relative to `workdir`; also `argv[0]`.
+    pub program: Vec<u8>,
+    /// `argv[1..]`.
+    pub args: Vec<Vec<u8>>,
+    /// The environment, exactly as given (`K=V` strings, in order).
+    pub env: Vec<Vec<u8>>,
+    /// The initial working directory (guest path).
+    pub workdir: Vec<u8>,
+    /// `CTR2WASM_TRACE=syscalls`: one stderr line per syscall.
+    pub trace: bool,
+}
+
+impl Config {
+    /// A configuration with no arguments, an empty environment and `/` as working directory;
+    /// diagnostics follow the runtime's environment ([`Config::trace_from_env`]).
+    pub fn new(rootfs: PathBuf, program: Vec<u8>) -> Config {
+        Config {
+            rootfs,
+            program,
+            args: Vec::new(),
+            env: Vec::new(),
+            workdir: b"/".to_vec(),
+            trace: Config::trace_from_env(),
+        }
+    }
+
+    /// True when the runtime process (not the guest) has `CTR2WASM_TRACE=syscalls`.
+    pub fn trace_from_env() -> bool {
+        std::env::var("CTR2WASM_TRACE").is_ok_and(|v| v.split(',').any(|f| f == "syscalls"))
+    }
+
+    /// True when the runtime process has `CTR2WASM_STATS=1`: print [`Outcome::stats_line`].
+    pub fn stats_from_env() -> bool {
+        std::env::var("CTR2WASM_STATS").is_ok_and(|v| v == "1")
+    }
+}
+
+/// How a run ended, with the numbers the benchmark reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome {
+    pub status: ExitStatus,
+    /// Guest instructions retired.
+    pub instret: u64,
+    /// Wall time from start-up to exit.
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// `ctr2wasm-stats: instret=<n> elapsed_ns=<n>`, the line `CTR2WASM_STATS=1` prints.
+    pub fn stats_line(&self) -> String {
+        format!(
+            "ctr2wasm-stats: instret={} elapsed_ns={}",
+            self.instret,
+            self.elapsed.as_nanos()
+        )
+    }
+}
+
+/// Why a program could not be run (as opposed to running and failing).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{path}: no such file or directory")]
+    NotFound { path: String },
+    #[error("{path}: {problem}")]
+    CannotExecute { path: String, problem: String },
+    #[error("{path}: {source}")]
+    Load { path: String, source: LoadError },
+    #[error("rootfs {path}: {problem}")]
+    Rootfs { path: String, problem: String },
+    #[error("workdir {path}: {problem}")]
+    Workdir { path: String, problem: String },
+    #[error(transparent)]
+    Deadlock(#[from] Deadlock),
+}
+
+impl RunError {
+    /// The exit status to report, as a shell would: 127 for a program that does not exist,
+    /// 126 for one that cannot be executed, 125 when the runtime itself failed.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::NotFound { .. } => 127,
+            RunError::CannotExecute { .. } | RunError::Load { .. } => 126,
+            RunError::Rootfs { .. } | RunError::Workdir { .. } | RunError::Deadlock(_) => 125,
+        }
+    }
+}
+
+/// Describes an errno in the words `strerror` uses, lowercased, for messages.
+fn describe(e: Errno) -> String {
+    match e {
+        Errno::ENOENT => "no such file or directory".into(),
+        Errno::ENOTDIR => "not a directory".into(),
+        Errno::EISDIR => "is a directory".into(),
+        Errno::EACCES => "permission denied".into(),
+        Errno::ELOOP => "too many levels of symbolic links".into(),
+        Errno::ENAMETOOLONG => "file name too long".into(),
+        e => format!("error {e}"),
+    }
+}
+
+/// Runs `config.program` as a command does: reports a failure to start as `ctr2wasm: …` on
+/// stderr, prints the stats line when asked, and returns the exit status a shell would see.
+pub fn run_as_command(config: &Config) -> u8 {
+    match run_program(config) {
+        Ok(outcome) => {
+            if Config::stats_from_env() {
+                eprintln!("{}", outcome.stats_line());
+            }
+            outcome.status.shell_code() as u8
+        }
+        Err(e) => {
+            eprintln!("ctr2wasm: {e}");
+            e.exit_code() as u8
+        }
+    }
+}
+
+/// Runs `config.program` in a new process until it exits.
+pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
+    let started = Instant::now();
+    let rootfs_err = |problem: String| RunError::Rootfs {
+        path: config.rootfs.display().to_string(),
+        problem,
+    };
+    match std::fs::metadata(&config.rootfs) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(rootfs_err("not a directory".into())),
+        Err(e) => return Err(rootfs_err(describe(host::errno_of(&e)))),
+    }
+    let mut kernel = Kernel::new(Vfs::new(config.rootfs.clone()), config.trace);
+    let show = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
+
+    // Nothing runs yet, so /proc/self/exe cannot be looked at: any placeholder will do.
+    let none = GuestPathBuf::root();
+    let nobody = ProcSelf { pid: 1, exe: &none };
+    let workdir_err = |e: Errno| RunError::Workdir {
+        path: show(&config.workdir),
+        problem: describe(e),
+    };
+    let (workdir, node) = kernel
+        .vfs
+        .resolve(
+            &nobody,
+            &GuestPathBuf::root(),
+            &config.workdir,
+            Follow::Final,
+        )
+        .and_then(|r| r.existing())
+        .map_err(workdir_err)?;
+    if !node.is_dir() {
+        return Err(workdir_err(Errno::ENOTDIR));
+    }
+
+    let path = show(&config.program);
+    let cannot = |problem: String| RunError::CannotExecute {
+        path: path.clone(),
+        problem,
+    };
+    let (exe, node) = match kernel
+        .vfs
+        .resolve(&nobody, &workdir, &config.program, Follow::Final)
+        .and_then(|r| r.existing())
+    {
+        Ok(found) => found,
+        Err(Errno::ENOENT) => return Err(RunError::NotFound { path }),
+        Err(e) => return Err(cannot(describe(e))),
+    };
+    let data = match node {
+        Node::Host {
+            path: host_path,
+            meta,
+        } => {
+            if meta.is_dir() {
+                return Err(cannot(describe(Errno::EISDIR)));
+            }
+            if !host::is_executable(&meta) {
+                return Err(cannot(describe(Errno::EACCES)));
+            }
+            std::fs::read(&host_path).map_err(|e| cannot(describe(host::errno_of(&e))))?
+        }
+        Node::Proc(_) => return Err(cannot(describe(Errno::EACCES))),
+    };
+
+    let mut proc = Process::new(1, workdir, exe);
+    for stream in [Stdio::In, Stdio::Out, Stdio::Err] {
+        proc.fds
+            .install(Rc::new(RefCell::new(OpenFile::stdio(stream))), false, 0, 3)
+            .expect("a new fd table has room for stdio");
+    }
+    let mut argv = Vec::with_capacity(config.args.len() + 1);
+    argv.push(config.program.clone());
+    argv.extend(config.args.iter().cloned());
+    let mut random = [0u8; 16];
+    // Without host randomness the program still runs; AT_RANDOM just is not random.
+    let _ = getrandom::fill(&mut random);
+    let entry = loader::load(
+        &mut proc.mm,
+        &data,
+        &loader::Args {
+            argv: &argv,
+            envp: &config.env,
+            execfn: &config.program,
+            random,
+        },
+    )
+    .map_err(|source| RunError::Load {
+        path: path.clone(),
+        source,
+    })?;
+    drop(data);
+
+    let mut hart = Hart::default();
+    hart.pc = entry.pc;
+    hart.x[reg::SP] = entry.sp;
+    let mut thread = Thread::new(1, hart);
+    let status = task::run(&mut kernel, &mut proc, &mut thread)?;
+    Ok(Outcome {
+        status,
+        instret: thread.hart.instret,
+        elapsed: started.elapsed(),
+    })
+}

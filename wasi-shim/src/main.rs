@@ -1,0 +1,54 @@
+//! The runtime module's entry point: `ctr2wasm-runtime --rootfs DIR [--env K=V]...
+//! [--workdir D] -- PROGRAM [ARGS...]`, the same flags as `ctr2wasm exec`.
+//!
+//! Arguments are parsed by hand: this binary becomes the wasm module embedded in every
+//! converted image, and an argument-parsing crate would add to each one's size.
+
+use std::process::ExitCode;
+use wasi_shim::{Config, run_as_command};
+
+const USAGE: &str =
+    "usage: ctr2wasm-runtime --rootfs DIR [--env K=V]... [--workdir DIR] -- PROGRAM [ARGS...]";
+
+fn parse(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Config, String> {
+    let mut rootfs = None;
+    let mut env = Vec::new();
+    let mut workdir = b"/".to_vec();
+    let value = |flag: &str, v: Option<std::ffi::OsString>| {
+        v.ok_or_else(|| format!("{flag} needs a value"))
+    };
+    loop {
+        let Some(arg) = args.next() else {
+            return Err("missing `-- PROGRAM`".into());
+        };
+        match arg.to_str() {
+            Some("--rootfs") => rootfs = Some(value("--rootfs", args.next())?),
+            Some("--env") => env.push(bytes(value("--env", args.next())?)),
+            Some("--workdir") => workdir = bytes(value("--workdir", args.next())?),
+            Some("--") => break,
+            _ => return Err(format!("unexpected argument {}", arg.to_string_lossy())),
+        }
+    }
+    let rootfs = rootfs.ok_or("--rootfs is required")?;
+    let program = args.next().ok_or("missing PROGRAM after `--`")?;
+    let mut config = Config::new(rootfs.into(), bytes(program));
+    config.args = args.map(bytes).collect();
+    config.env = env;
+    config.workdir = workdir;
+    Ok(config)
+}
+
+fn bytes(s: std::ffi::OsString) -> Vec<u8> {
+    s.into_encoded_bytes()
+}
+
+fn main() -> ExitCode {
+    let config = match parse(std::env::args_os().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ctr2wasm: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    ExitCode::from(run_as_command(&config))
+}
