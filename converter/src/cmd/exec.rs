@@ -1,0 +1,97 @@
+//! `ctr2wasm exec [--wasm] --rootfs DIR [--env K=V]... [--workdir D] -- PROGRAM [ARGS...]`:
+//! run a riscv64 Linux program from an unpacked root file system, on the kernel and emulator
+//! built for the host or, with `--wasm`, on the runtime module in the embedded wasmtime. For
+//! debugging, profiling, the differential tests and the benchmarks.
+//!
+//! Exit codes: the guest's own status (`128+n` when a signal killed it); 127 when PROGRAM does
+//! not exist; 126 when it cannot be executed (not an ELF riscv64 executable, a directory, no
+//! execute permission); 125 when the runtime itself failed (bad rootfs or workdir, deadlock,
+//! the wasm module trapped).
+
+use crate::wasm;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wasi_shim::{Config, run_as_command};
+
+/// Where the rootfs is preopened for the runtime module.
+const WASM_ROOTFS: &str = "/rootfs";
+/// Settings of the runtime itself (not the guest) that `--wasm` passes through.
+const RUNTIME_ENV: &[&str] = &["CTR2WASM_TRACE", "CTR2WASM_STATS"];
+
+#[derive(clap::Args)]
+pub struct ExecArgs {
+    /// Run the runtime module (wasm32-wasip1) in wasmtime instead of the native build.
+    #[arg(long)]
+    wasm: bool,
+    /// Directory holding the guest's root file system.
+    #[arg(long, value_name = "DIR")]
+    rootfs: PathBuf,
+    /// Environment variable for the program, `K=V`; repeat for more. Nothing else is passed.
+    #[arg(long = "env", value_name = "K=V")]
+    env: Vec<OsString>,
+    /// Working directory inside the guest.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    workdir: OsString,
+    /// The program's guest path (absolute or relative to the working directory), then its
+    /// arguments.
+    #[arg(last = true, required = true, value_name = "PROGRAM [ARGS]...")]
+    command: Vec<OsString>,
+}
+
+pub fn run(args: ExecArgs) -> ExitCode {
+    if args.wasm {
+        return match run_wasm(args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("ctr2wasm: {e:#}");
+                ExitCode::from(125)
+            }
+        };
+    }
+    let mut command = args.command.into_iter().map(OsString::into_encoded_bytes);
+    let program = command.next().expect("clap requires PROGRAM");
+    let mut config = Config::new(args.rootfs, program);
+    config.args = command.collect();
+    config.env = args
+        .env
+        .into_iter()
+        .map(OsString::into_encoded_bytes)
+        .collect();
+    config.workdir = args.workdir.into_encoded_bytes();
+    ExitCode::from(run_as_command(&config))
+}
+
+/// The same run inside the runtime module: its flags are `exec`'s, with the rootfs preopened.
+fn run_wasm(args: ExecArgs) -> anyhow::Result<u8> {
+    let utf8 = |s: OsString| {
+        s.into_string()
+            .map_err(|s| anyhow::anyhow!("{}: --wasm needs UTF-8 arguments", s.to_string_lossy()))
+    };
+    let mut argv = vec![
+        "ctr2wasm-runtime".to_string(),
+        "--rootfs".into(),
+        WASM_ROOTFS.into(),
+    ];
+    for kv in args.env {
+        argv.push("--env".into());
+        argv.push(utf8(kv)?);
+    }
+    argv.push("--workdir".into());
+    argv.push(utf8(args.workdir)?);
+    argv.push("--".into());
+    for a in args.command {
+        argv.push(utf8(a)?);
+    }
+    let env = RUNTIME_ENV
+        .iter()
+        .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+        .collect();
+    let invocation = wasm::Invocation {
+        args: argv,
+        env,
+        dirs: vec![(args.rootfs, WASM_ROOTFS.into())],
+    };
+    let status = wasm::run(wasm::RUNTIME_WASM, &invocation)?;
+    Ok(status as u8)
+}

@@ -1,0 +1,3 @@
+//! One module per subcommand; each parses its own flags and returns the process exit code.
+
+pub mod exec;
