@@ -18,7 +18,7 @@ mod page_table;
 mod tlb;
 
 use frame::Frame;
-use page_table::{PTE_CODE, PTE_MAPPED, PageTable, Pte};
+use page_table::{PTE_CODE, PTE_MAPPED, PTE_SHARED, PageTable, Pte};
 use std::rc::Rc;
 pub use tlb::Tlb;
 
@@ -121,6 +121,18 @@ impl AddressSpace {
         });
     }
 
+    /// Maps fresh zero-filled pages over `[addr, addr+len)` that stay shared with every
+    /// address space forked from this one (`MAP_SHARED | MAP_ANONYMOUS`): their frames are
+    /// allocated now, so that a fork shares them, and never copied on write.
+    pub fn map_shared(&mut self, addr: u64, len: u64, prot: Prot) {
+        self.for_each_page(addr, len, true, |pte| {
+            *pte = Pte {
+                frame: Some(Frame::zeroed()),
+                flags: PTE_MAPPED | PTE_SHARED | prot.bits(),
+            };
+        });
+    }
+
     /// Removes the pages in `[addr, addr+len)`; unmapped pages in the range are ignored.
     pub fn unmap(&mut self, addr: u64, len: u64) {
         self.for_each_page(addr, len, false, |pte| *pte = Pte::default());
@@ -139,7 +151,7 @@ impl AddressSpace {
                     if pte.flags & PTE_CODE != 0 {
                         self.stale_code.push(vpn);
                     }
-                    pte.flags = PTE_MAPPED | prot.bits();
+                    pte.flags = PTE_MAPPED | (pte.flags & PTE_SHARED) | prot.bits();
                     self.tlb.flush_page(vpn);
                 }
                 _ => all_mapped = false,
@@ -372,7 +384,7 @@ impl AddressSpace {
                 self.stale_code.push(vpn);
             }
             let frame = pte.frame.get_or_insert_with(Frame::zeroed);
-            if Rc::strong_count(frame) > 1 {
+            if Rc::strong_count(frame) > 1 && pte.flags & PTE_SHARED == 0 {
                 // Copy-on-write: someone else (a forked process) still holds this frame.
                 *frame = Rc::new(Frame::copy_of(frame));
             }
@@ -381,7 +393,7 @@ impl AddressSpace {
         let frame = pte.frame.get_or_insert_with(Frame::shared_zero);
         let base = frame.as_ptr();
         let flags = pte.flags;
-        let exclusive = Rc::strong_count(frame) == 1;
+        let exclusive = Rc::strong_count(frame) == 1 || flags & PTE_SHARED != 0;
         self.tlb.fill(
             vpn,
             base,
@@ -462,6 +474,17 @@ mod tests {
         assert_eq!(child.read_u64(0x4000).unwrap(), 9);
         parent.write_u64(0x4000, 8).unwrap();
         assert_eq!(child.read_u64(0x4000).unwrap(), 9);
+    }
+
+    #[test]
+    fn shared_pages_stay_shared_after_fork() {
+        let mut parent = AddressSpace::new();
+        parent.map_shared(0x4000, PAGE_SIZE, Prot::RW);
+        let mut child = parent.fork();
+        child.write_u64(0x4000, 9).unwrap();
+        assert_eq!(parent.read_u64(0x4000).unwrap(), 9);
+        parent.write_u64(0x4008, 5).unwrap();
+        assert_eq!(child.read_u64(0x4008).unwrap(), 5);
     }
 
     #[test]

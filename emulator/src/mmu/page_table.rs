@@ -11,6 +11,9 @@ use std::rc::Rc;
 pub(crate) const PTE_MAPPED: u8 = 1 << 3;
 /// The page has been decoded as code; writes must invalidate the decode cache.
 pub(crate) const PTE_CODE: u8 = 1 << 4;
+/// `MAP_SHARED`: the frame is written in place even while other address spaces hold it
+/// (a forked child shares it instead of copying on write).
+pub(crate) const PTE_SHARED: u8 = 1 << 5;
 
 const LEAF_BITS: u32 = 9;
 const LEAF_LEN: usize = 1 << LEAF_BITS;

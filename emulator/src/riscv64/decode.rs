@@ -558,20 +558,20 @@ fn decode_op_fp(rd: u32, rs1: u32, rs2: u32, f3: u32, f7: u32) -> Option<Decoded
 
 // --- Compressed expansion -------------------------------------------------------------
 
-fn enc_r(opcode: u32, rd: u32, f3: u32, rs1: u32, rs2: u32, f7: u32) -> u32 {
+pub(super) fn enc_r(opcode: u32, rd: u32, f3: u32, rs1: u32, rs2: u32, f7: u32) -> u32 {
     f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | opcode
 }
 
-fn enc_i(opcode: u32, rd: u32, f3: u32, rs1: u32, imm: i32) -> u32 {
+pub(super) fn enc_i(opcode: u32, rd: u32, f3: u32, rs1: u32, imm: i32) -> u32 {
     ((imm as u32) & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | opcode
 }
 
-fn enc_s(opcode: u32, f3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
+pub(super) fn enc_s(opcode: u32, f3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
     let imm = imm as u32;
     ((imm >> 5) & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (imm & 0x1f) << 7 | opcode
 }
 
-fn enc_b(f3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
+pub(super) fn enc_b(f3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
     let imm = imm as u32;
     ((imm >> 12) & 1) << 31
         | ((imm >> 5) & 0x3f) << 25

@@ -1,32 +1,12 @@
 //! Unit tests per instruction class: small hand-encoded programs run on a fresh hart.
 
+use super::decode::{enc_b as b, enc_i as i, enc_r as r, enc_s as s};
 use super::*;
 use crate::mmu::{FaultKind, Prot};
 
 const CODE: u64 = 0x10000;
 const DATA: u64 = 0x20000;
 
-fn r(op: u32, rd: u32, f3: u32, rs1: u32, rs2: u32, f7: u32) -> u32 {
-    f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op
-}
-fn i(op: u32, rd: u32, f3: u32, rs1: u32, imm: i32) -> u32 {
-    ((imm as u32) & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op
-}
-fn s(op: u32, f3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
-    let imm = imm as u32;
-    ((imm >> 5) & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (imm & 0x1f) << 7 | op
-}
-fn b(f3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
-    let imm = imm as u32;
-    ((imm >> 12) & 1) << 31
-        | ((imm >> 5) & 0x3f) << 25
-        | rs2 << 20
-        | rs1 << 15
-        | f3 << 12
-        | ((imm >> 1) & 0xf) << 8
-        | ((imm >> 11) & 1) << 7
-        | 0x63
-}
 fn addi(rd: u32, rs1: u32, imm: i32) -> u32 {
     i(0x13, rd, 0, rs1, imm)
 }
