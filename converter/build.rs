@@ -52,14 +52,20 @@ fn main() {
     println!("cargo:rustc-env=CTR2WASM_RUNTIME_WASM={}", wasm.display());
 }
 
-/// `<target dir>/runtime-wasm`, found from OUT_DIR (`<target>/<profile>/build/<pkg>/out`).
+/// `<target dir>/runtime-wasm/<checkout>`, found from OUT_DIR
+/// (`<target>/<profile>/build/<pkg>/out`). One per checkout: two clones sharing a target
+/// directory must not embed each other's runtime.
 fn runtime_target_dir(workspace: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    workspace.hash(&mut hasher);
+    let checkout = format!("{:016x}", hasher.finish());
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
     out.ancestors()
         .find(|p| p.file_name().is_some_and(|n| n == "build"))
         .and_then(|build| build.parent()?.parent())
-        .map(|target| target.join("runtime-wasm"))
-        .unwrap_or_else(|| workspace.join("target/runtime-wasm"))
+        .map(|target| target.join("runtime-wasm").join(&checkout))
+        .unwrap_or_else(|| workspace.join("target/runtime-wasm").join(&checkout))
 }
 
 fn rerun_if_changed(path: &Path) {
