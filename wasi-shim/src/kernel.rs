@@ -2,6 +2,7 @@
 //! terminal's line settings and the runtime's diagnostic switches.
 
 use crate::abi::termios::{Termios, Winsize};
+use crate::task::Tasks;
 use crate::vfs::Vfs;
 use std::time::Instant;
 
@@ -17,6 +18,8 @@ pub struct Kernel {
     /// `CLOCK_MONOTONIC` and `CLOCK_BOOTTIME` count from here.
     pub boot: Instant,
     pub tty: Tty,
+    /// Every process and thread.
+    pub tasks: Tasks,
     /// `CTR2WASM_TRACE=syscalls`: one stderr line per syscall.
     pub trace: bool,
 }
@@ -30,6 +33,7 @@ impl Kernel {
                 termios: Termios::SANE,
                 winsize: host_winsize(),
             },
+            tasks: Tasks::default(),
             trace,
         }
     }

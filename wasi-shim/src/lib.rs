@@ -24,11 +24,11 @@ pub use task::ExitStatus;
 
 use crate::abi::Errno;
 use crate::kernel::Kernel;
-use crate::loader::LoadError;
+use crate::loader::exec::{ExecError, ExecRequest, describe};
 use crate::task::run::Deadlock;
 use crate::task::{Process, Thread};
 use crate::vfs::file::{OpenFile, Stdio};
-use crate::vfs::path::{Follow, Node};
+use crate::vfs::path::Follow;
 use crate::vfs::procfs::ProcSelf;
 use crate::vfs::{GuestPathBuf, Vfs};
 use ctr2wasm_emulator::riscv64::{Hart, reg};
@@ -83,7 +83,7 @@ impl Config {
 #[derive(Clone, Copy, Debug)]
 pub struct Outcome {
     pub status: ExitStatus,
-    /// Guest instructions retired.
+    /// Guest instructions retired by the first process and the children it reaped.
     pub instret: u64,
     /// Wall time from start-up to exit.
     pub elapsed: Duration,
@@ -103,12 +103,8 @@ impl Outcome {
 /// Why a program could not be run (as opposed to running and failing).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("{path}: no such file or directory")]
-    NotFound { path: String },
-    #[error("{path}: {problem}")]
-    CannotExecute { path: String, problem: String },
-    #[error("{path}: {source}")]
-    Load { path: String, source: LoadError },
+    #[error(transparent)]
+    Exec(#[from] ExecError),
     #[error("rootfs {path}: {problem}")]
     Rootfs { path: String, problem: String },
     #[error("workdir {path}: {problem}")]
@@ -118,27 +114,14 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// The exit status to report, as a shell would: 127 for a program that does not exist,
-    /// 126 for one that cannot be executed, 125 when the runtime itself failed.
+    /// The exit status to report, as a shell would: 127 for a program (or its ELF
+    /// interpreter) that does not exist, 126 for one that cannot be executed, 125 when the
+    /// runtime itself failed.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::NotFound { .. } => 127,
-            RunError::CannotExecute { .. } | RunError::Load { .. } => 126,
+            RunError::Exec(e) => e.exit_code(),
             RunError::Rootfs { .. } | RunError::Workdir { .. } | RunError::Deadlock(_) => 125,
         }
-    }
-}
-
-/// Describes an errno in the words `strerror` uses, lowercased, for messages.
-fn describe(e: Errno) -> String {
-    match e {
-        Errno::ENOENT => "no such file or directory".into(),
-        Errno::ENOTDIR => "not a directory".into(),
-        Errno::EISDIR => "is a directory".into(),
-        Errno::EACCES => "permission denied".into(),
-        Errno::ELOOP => "too many levels of symbolic links".into(),
-        Errno::ENAMETOOLONG => "file name too long".into(),
-        e => format!("error {e}"),
     }
 }
 
@@ -176,7 +159,7 @@ pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
 
     // Nothing runs yet, so /proc/self/exe cannot be looked at: any placeholder will do.
     let none = GuestPathBuf::root();
-    let nobody = ProcSelf { pid: 1, exe: &none };
+    let nobody = ProcSelf::nobody(&none);
     let workdir_err = |e: Errno| RunError::Workdir {
         path: show(&config.workdir),
         problem: describe(e),
@@ -195,72 +178,55 @@ pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
         return Err(workdir_err(Errno::ENOTDIR));
     }
 
-    let path = show(&config.program);
-    let cannot = |problem: String| RunError::CannotExecute {
-        path: path.clone(),
-        problem,
-    };
-    let (exe, node) = match kernel
-        .vfs
-        .resolve(&nobody, &workdir, &config.program, Follow::Final)
-        .and_then(|r| r.existing())
-    {
-        Ok(found) => found,
-        Err(Errno::ENOENT) => return Err(RunError::NotFound { path }),
-        Err(e) => return Err(cannot(describe(e))),
-    };
-    let data = match node {
-        Node::Host {
-            path: host_path,
-            meta,
-        } => {
-            if meta.is_dir() {
-                return Err(cannot(describe(Errno::EISDIR)));
-            }
-            if !host::is_executable(&meta) {
-                return Err(cannot(describe(Errno::EACCES)));
-            }
-            std::fs::read(&host_path).map_err(|e| cannot(describe(host::errno_of(&e))))?
-        }
-        Node::Proc(_) => return Err(cannot(describe(Errno::EACCES))),
-    };
-
-    let mut proc = Process::new(1, workdir, exe);
-    for stream in [Stdio::In, Stdio::Out, Stdio::Err] {
-        proc.fds
-            .install(Rc::new(RefCell::new(OpenFile::stdio(stream))), false, 0, 3)
-            .expect("a new fd table has room for stdio");
-    }
     let mut argv = Vec::with_capacity(config.args.len() + 1);
     argv.push(config.program.clone());
     argv.extend(config.args.iter().cloned());
     let mut random = [0u8; 16];
     // Without host randomness the program still runs; AT_RANDOM just is not random.
     let _ = getrandom::fill(&mut random);
-    let entry = loader::load(
-        &mut proc.mm,
-        &data,
-        &loader::Args {
+    let image = loader::exec::exec_image(
+        &kernel.vfs,
+        &nobody,
+        &workdir,
+        &ExecRequest {
+            path: &config.program,
             argv: &argv,
             envp: &config.env,
-            execfn: &config.program,
             random,
         },
-    )
-    .map_err(|source| RunError::Load {
-        path: path.clone(),
-        source,
-    })?;
-    drop(data);
+    )?;
+    let entry = image.entry;
+
+    let mut proc = Process::new(task::run::INIT_PID, workdir, image.exe);
+    proc.mm = image.mm;
+    signal::frame_riscv64::map_vdso(&mut proc.mm);
+    for stream in [Stdio::In, Stdio::Out, Stdio::Err] {
+        proc.fds
+            .install(Rc::new(RefCell::new(OpenFile::stdio(stream))), false, 0, 3)
+            .expect("a new fd table has room for stdio");
+    }
 
     let mut hart = Hart::default();
     hart.pc = entry.pc;
     hart.x[reg::SP] = entry.sp;
-    let mut thread = Thread::new(1, hart);
-    let status = task::run(&mut kernel, &mut proc, &mut thread)?;
+    proc.nthreads = 1;
+    let pid = proc.pid;
+    let init = Rc::new(RefCell::new(proc));
+    kernel.tasks.procs.insert(pid, init.clone());
+    kernel
+        .tasks
+        .threads
+        .insert(pid, Thread::new(pid, pid, hart));
+    kernel.tasks.reserve_id(pid);
+    let status = task::run(&mut kernel)?;
+    // The first process and the children it reaped.
+    let instret = {
+        let p = init.borrow();
+        p.instret_done.saturating_add(p.children_instret)
+    };
     Ok(Outcome {
         status,
-        instret: thread.hart.instret,
+        instret,
         elapsed: started.elapsed(),
     })
 }

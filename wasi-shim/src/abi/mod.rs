@@ -11,6 +11,7 @@ pub mod fs;
 pub mod futex;
 pub mod hwprobe;
 pub mod mm;
+pub mod process;
 pub mod resource;
 pub mod signal;
 pub mod syscall_nr;

@@ -202,6 +202,74 @@ impl StackT {
 /// plus `struct ucontext` (960). Reported as `AT_MINSIGSTKSZ` (`get_rt_sigframe_size`).
 pub const RT_SIGFRAME_SIZE: u64 = 128 + 960;
 
+/// `si_code` values (`include/uapi/asm-generic/siginfo.h`).
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_TKILL: i32 = -6;
+pub const SI_TIMER: i32 = -2;
+pub const SEGV_MAPERR: i32 = 1;
+pub const SEGV_ACCERR: i32 = 2;
+pub const BUS_ADRALN: i32 = 1;
+pub const ILL_ILLOPC: i32 = 1;
+pub const TRAP_BRKPT: i32 = 1;
+
+/// What a `siginfo_t` says beyond the signal number: the code and the one union member the
+/// code selects (`_kill`, `_sigchld` or `_sigfault`).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct SigInfo {
+    pub code: i32,
+    /// `si_pid` (kill, sigchld).
+    pub pid: u32,
+    /// `si_status` (sigchld).
+    pub status: i32,
+    /// `si_addr` (faults); when set, the fault layout is used.
+    pub addr: Option<u64>,
+}
+
+impl SigInfo {
+    /// `sizeof(siginfo_t)`.
+    pub const SIZE: usize = 128;
+
+    pub fn to_bytes(self, signo: u32) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        put_u32(&mut b, 0, signo);
+        put_u32(&mut b, 8, self.code as u32);
+        match self.addr {
+            Some(addr) => put_u64(&mut b, 16, addr),
+            None => {
+                put_u32(&mut b, 16, self.pid);
+                put_u32(&mut b, 24, self.status as u32);
+            }
+        }
+        b
+    }
+}
+
+/// Byte offsets in the riscv64 `struct rt_sigframe` (`arch/riscv/kernel/signal.c`): the
+/// `siginfo_t`, then `struct ucontext` (`uc_flags`, `uc_link`, `uc_stack`, `uc_sigmask` padded
+/// to 128 bytes of sigset, then the 16-byte aligned `struct sigcontext`: `sc_regs` = pc and
+/// x1..x31, then the FP union: `__riscv_d_ext_state` f[32] + fcsr, sized as the Q state,
+/// whose tail is the `__riscv_extra_ext_header`, left zero = `END_MAGIC`, no extensions).
+pub mod frame {
+    pub const INFO: u64 = 0;
+    pub const UC: u64 = 128;
+    pub const UC_FLAGS: u64 = UC;
+    pub const UC_LINK: u64 = UC + 8;
+    pub const UC_STACK: u64 = UC + 16;
+    pub const UC_SIGMASK: u64 = UC + 40;
+    /// `uc_mcontext`: after 1024 bits of sigset, rounded up to 16.
+    pub const UC_MCONTEXT: u64 = UC + 176;
+    pub const SC_REGS: u64 = UC_MCONTEXT;
+    pub const SC_FPREGS: u64 = UC_MCONTEXT + 32 * 8;
+    pub const SC_FCSR: u64 = SC_FPREGS + 32 * 8;
+    /// `sizeof(union __riscv_fp_state)`: the Q state, f[64] + fcsr + 3 reserved words.
+    pub const FP_STATE_SIZE: u64 = 64 * 8 + 16;
+    pub const SIZE: u64 = SC_FPREGS + FP_STATE_SIZE;
+}
+
+const _: () = assert!(frame::SIZE == RT_SIGFRAME_SIZE);
+const _: () = assert!(frame::UC_MCONTEXT.is_multiple_of(16));
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,9 @@ impl Winsize {
     }
 }
 
+/// `FIONREAD`: bytes ready to read (`TIOCINQ`).
+pub const FIONREAD: u32 = 0x541b;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,28 @@ pub struct Timeval {
 impl Timeval {
     pub const SIZE: usize = 16;
 
+    pub fn from_ns(ns: u64) -> Timeval {
+        Timeval {
+            sec: (ns / NSEC_PER_SEC) as i64,
+            usec: ((ns % NSEC_PER_SEC) / 1000) as i64,
+        }
+    }
+
+    /// Nanoseconds, or `None` for a negative or out-of-range value (`EINVAL`).
+    pub fn to_ns(self) -> Option<u64> {
+        let sec = u64::try_from(self.sec).ok()?;
+        let usec = u64::try_from(self.usec).ok().filter(|&u| u < 1_000_000)?;
+        Some(sec.saturating_mul(NSEC_PER_SEC).saturating_add(usec * 1000))
+    }
+
+    /// Decodes the first 16 bytes of `b`.
+    pub fn from_bytes(b: &[u8]) -> Timeval {
+        Timeval {
+            sec: get_u64(b, 0) as i64,
+            usec: get_u64(b, 8) as i64,
+        }
+    }
+
     pub fn to_bytes(self) -> [u8; Self::SIZE] {
         let mut b = [0u8; Self::SIZE];
         put_u64(&mut b, 0, self.sec as u64);
@@ -79,6 +101,9 @@ impl Timeval {
         b
     }
 }
+
+/// `setitimer`'s real-time timer (`SIGALRM`).
+pub const ITIMER_REAL: i32 = 0;
 
 /// `struct timezone { int tz_minuteswest; int tz_dsttime; }`: we report UTC, no DST.
 pub const TIMEZONE_UTC: [u8; 8] = [0; 8];

@@ -35,8 +35,6 @@ const MAX_INTERP: u64 = 4096;
 pub enum ElfError {
     #[error("not an ELF file")]
     NotElf,
-    #[error("interpreter scripts (#!) are not supported yet")]
-    Script,
     #[error("truncated ELF header ({0} bytes, need 64)")]
     Truncated(usize),
     #[error("not a 64-bit ELF file (EI_CLASS {0})")]
@@ -106,11 +104,7 @@ impl Elf {
     /// Parses and checks `data`, the whole file.
     pub fn parse(data: &[u8]) -> Result<Elf, ElfError> {
         if !data.starts_with(ELFMAG) {
-            return Err(if data.starts_with(b"#!") {
-                ElfError::Script
-            } else {
-                ElfError::NotElf
-            });
+            return Err(ElfError::NotElf);
         }
         if data.len() < EHDR_SIZE {
             return Err(ElfError::Truncated(data.len()));
@@ -320,10 +314,8 @@ pub(crate) mod tests {
         let good = tiny_elf(&[]);
         assert_eq!(err(b""), "not an ELF file");
         assert_eq!(err(b"hello world"), "not an ELF file");
-        assert_eq!(
-            err(b"#!/bin/sh\n"),
-            "interpreter scripts (#!) are not supported yet"
-        );
+        // Scripts are recognised before ELF parsing (`super::script`).
+        assert_eq!(err(b"#!/bin/sh\n"), "not an ELF file");
         assert_eq!(err(&good[..40]), "truncated ELF header (40 bytes, need 64)");
         assert_eq!(
             err(&patch(good.clone(), 4, &[1])),

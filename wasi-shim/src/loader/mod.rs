@@ -1,13 +1,15 @@
-//! Loading a riscv64 ELF executable into a fresh process image: segments, heap start, stack,
-//! auxiliary vector, and the registers the program starts with.
+//! Loading a riscv64 program into a fresh process image: segments, the ELF interpreter, heap
+//! start, stack, auxiliary vector, and the registers the program starts with.
 //!
-//! Static and static-pie programs are supported. A dynamically linked program names its
-//! interpreter in `PT_INTERP`; loading one is the same [`map_image`] call again for the
-//! interpreter's file at a kernel-chosen base, with the entry point and `AT_BASE` taken from
-//! it. Until the interpreter path is wired up (it needs file-backed `mmap` for the libraries it
-//! loads), such programs are refused with [`LoadError::Dynamic`].
+//! [`exec::exec_image`] is the entry point (`execve` and the first process use it): it finds
+//! the files, follows `#!` lines ([`script`]) and calls [`load`]. Static, static-pie and
+//! dynamically linked programs are supported: a `PT_INTERP` program is mapped where Linux maps
+//! it (`ET_EXEC` at its addresses, `ET_DYN` at [`ELF_ET_DYN_BASE`]), its interpreter top-down
+//! in the `mmap` area, and the thread starts at the interpreter's entry with `AT_BASE` set.
 
 pub mod elf;
+pub mod exec;
+pub mod script;
 pub mod stack;
 
 use crate::abi::auxv::*;
@@ -26,8 +28,6 @@ pub const ELF_ET_DYN_BASE: u64 = (ADDRESS_SPACE_END / 3 * 2) & !PAGE_MASK;
 pub enum LoadError {
     #[error(transparent)]
     Elf(#[from] ElfError),
-    #[error("dynamic executables are not supported yet (interpreter {0})")]
-    Dynamic(String),
     #[error("segments do not fit in the address space at load base {0:#x}")]
     NoRoom(u64),
     #[error(transparent)]
@@ -52,8 +52,6 @@ pub struct Image {
     pub phnum: u64,
     /// Page-aligned end of the highest segment: the heap starts here.
     pub end: u64,
-    /// `PT_GNU_STACK` asked for an executable stack.
-    pub exec_stack: bool,
     /// The `PT_TLS` template (address, size in memory); static libc sets TLS up from it.
     pub tls: Option<(u64, u64)>,
 }
@@ -68,37 +66,51 @@ pub struct Args<'a> {
     pub random: [u8; 16],
 }
 
-/// Loads the executable `data` into `mm` (a fresh memory map), maps the stack and builds it.
-pub fn load(mm: &mut Mm, data: &[u8], args: &Args) -> Result<Entry, LoadError> {
-    let elf = Elf::parse(data)?;
-    if let Some(interp) = &elf.interp {
-        // TODO(#dynamic): map the interpreter with `map_image` at a top-down base, enter at
-        // its entry point and pass its base as AT_BASE.
-        return Err(LoadError::Dynamic(
-            String::from_utf8_lossy(interp).into_owned(),
-        ));
-    }
-    let bias = if elf.e_type == ET_DYN {
-        let first = elf.loads().map(|(_, p)| p.p_vaddr).min().unwrap_or(0);
-        let align = max_alignment(&elf);
-        ELF_ET_DYN_BASE.wrapping_sub(first & !PAGE_MASK) & !(align - 1)
-    } else {
-        0
-    };
-    let image = map_image(mm, &elf, data, bias)?;
-    mm.init_brk(image.end);
-
-    let stack_prot = if image.exec_stack {
+/// Loads the executable `exe` (parsed, and its file's bytes) into `mm`, a fresh memory map,
+/// with its ELF interpreter `interp` when it has one; maps the stack and builds it.
+pub fn load(
+    mm: &mut Mm,
+    exe: (&Elf, &[u8]),
+    interp: Option<(&Elf, &[u8])>,
+    args: &Args,
+) -> Result<Entry, LoadError> {
+    let (elf, data) = exe;
+    // `PT_GNU_STACK` with PF_X asks for an executable stack.
+    let stack_prot = if elf
+        .phdrs
+        .iter()
+        .any(|p| p.p_type == PT_GNU_STACK && p.p_flags & PF_X != 0)
+    {
         Prot::RWX
     } else {
         Prot::RW
     };
+    // The stack first, as `setup_arg_pages` runs before the segments are mapped.
     mm.map_fixed(
         STACK_TOP - STACK_SIZE,
         STACK_SIZE,
         stack_prot,
         VmaKind::Stack,
     );
+    let bias = if elf.e_type == ET_DYN {
+        let (first, _) = load_span(elf);
+        ELF_ET_DYN_BASE.wrapping_sub(first) & !(max_alignment(elf) - 1)
+    } else {
+        0
+    };
+    let image = map_image(mm, elf, data, bias)?;
+    mm.init_brk(image.end);
+    let interp_image = match interp {
+        Some((ielf, idata)) => {
+            let bias = if ielf.e_type == ET_DYN {
+                interp_bias(mm, ielf)?
+            } else {
+                0
+            };
+            Some(map_image(mm, ielf, idata, bias)?)
+        }
+        None => None,
+    };
     let sp = stack::build(
         &mut mm.space,
         STACK_TOP,
@@ -106,19 +118,47 @@ pub fn load(mm: &mut Mm, data: &[u8], args: &Args) -> Result<Entry, LoadError> {
         args.envp,
         args.execfn,
         args.random,
-        |at| auxv(&image, at),
+        |at| auxv(&image, interp_image.as_ref().map(|i| i.bias), at),
     )?;
     Ok(Entry {
-        pc: image.entry,
+        pc: interp_image.as_ref().unwrap_or(&image).entry,
         sp,
     })
+}
+
+/// The page-aligned first address and the end of the `PT_LOAD` segments (before bias).
+fn load_span(elf: &Elf) -> (u64, u64) {
+    let first = elf.loads().map(|(_, p)| p.p_vaddr).min().unwrap_or(0) & !PAGE_MASK;
+    let end = elf
+        .loads()
+        .map(|(_, p)| p.p_vaddr.saturating_add(p.p_memsz))
+        .max()
+        .unwrap_or(0);
+    (first, end)
+}
+
+/// Where an `ET_DYN` interpreter goes: like `load_elf_interp`, one `mmap` of the whole span
+/// placed top-down below `mmap_base`, at the segments' largest alignment.
+fn interp_bias(mm: &Mm, elf: &Elf) -> Result<u64, LoadError> {
+    let (first, end) = load_span(elf);
+    let align = max_alignment(elf);
+    let span = page_align_up(end)
+        .and_then(|e| e.checked_sub(first))
+        .and_then(|s| s.checked_add(align - PAGE_SIZE))
+        .ok_or(LoadError::NoRoom(0))?;
+    let at = mm.find_free(span, 0).map_err(|_| LoadError::NoRoom(0))?;
+    let start = at
+        .checked_add(align - 1)
+        .map(|a| a & !(align - 1))
+        .ok_or(LoadError::NoRoom(at))?;
+    Ok(start.wrapping_sub(first))
 }
 
 /// The auxiliary vector in `create_elf_tables` order: riscv's `ARCH_DLINFO` first (cache
 /// geometry unknown, reported as 0 like QEMU's virt board; no vDSO yet, so no
 /// `AT_SYSINFO_EHDR`), then the generic entries. riscv has no `ELF_PLATFORM`, so no
 /// `AT_PLATFORM`; `rseq` is `ENOSYS`, so no `AT_RSEQ_*`.
-fn auxv(image: &Image, at: &stack::StackAddrs) -> Vec<(u64, u64)> {
+fn auxv(image: &Image, interp_base: Option<u64>, at: &stack::StackAddrs) -> Vec<(u64, u64)> {
     vec![
         (AT_L1I_CACHESIZE, 0),
         (AT_L1I_CACHEGEOMETRY, 0),
@@ -135,7 +175,7 @@ fn auxv(image: &Image, at: &stack::StackAddrs) -> Vec<(u64, u64)> {
         (AT_PHDR, image.phdr),
         (AT_PHENT, u64::from(elf::PHDR_SIZE)),
         (AT_PHNUM, image.phnum),
-        (AT_BASE, 0),
+        (AT_BASE, interp_base.unwrap_or(0)),
         (AT_FLAGS, 0),
         (AT_ENTRY, image.entry),
         (AT_UID, 0),
@@ -252,10 +292,6 @@ pub fn map_image(mm: &mut Mm, elf: &Elf, data: &[u8], bias: u64) -> Result<Image
         phdr,
         phnum: elf.phdrs.len() as u64,
         end,
-        exec_stack: elf
-            .phdrs
-            .iter()
-            .any(|p| p.p_type == PT_GNU_STACK && p.p_flags & PF_X != 0),
         tls: elf
             .phdrs
             .iter()
@@ -279,7 +315,8 @@ mod tests {
             execfn: b"/prog",
             random: [7; 16],
         };
-        let entry = load(&mut mm, &data, &args).unwrap();
+        let elf = Elf::parse(&data).unwrap();
+        let entry = load(&mut mm, (&elf, &data), None, &args).unwrap();
         assert_eq!(entry.pc, 0x10078);
         assert_eq!(mm.space.read_u32(0x10078).unwrap(), 0x73);
         // The headers are mapped too (the segment starts at file offset 0).
@@ -319,8 +356,8 @@ mod tests {
         assert_eq!(mm.space.prot_at(0x12000), Some(Prot::RW));
     }
 
-    #[test]
-    fn dynamic_executables_are_refused_for_now() {
+    /// A `tiny_elf` program with a `PT_INTERP` naming `/lib/ld.so`.
+    fn dynamic_elf() -> Vec<u8> {
         let mut f = tiny_elf(b"/lib/ld.so\0");
         f[56..58].copy_from_slice(&2u16.to_le_bytes());
         let mut hdr = vec![0u8; 56];
@@ -332,16 +369,57 @@ mod tests {
         let len = f.len() as u64;
         f[64 + 32..64 + 40].copy_from_slice(&len.to_le_bytes());
         f[64 + 40..64 + 48].copy_from_slice(&len.to_le_bytes());
+        f
+    }
+
+    /// A `tiny_elf` turned into an `ET_DYN` linked at 0, like ld.so.
+    fn interpreter_elf() -> Vec<u8> {
+        let mut f = tiny_elf(&[0x13, 0, 0, 0]);
+        f[16..18].copy_from_slice(&ET_DYN.to_le_bytes());
+        f[24..32].copy_from_slice(&0x78u64.to_le_bytes());
+        f[64 + 16..64 + 32].copy_from_slice(&[0; 16]);
+        f
+    }
+
+    #[test]
+    fn dynamic_programs_start_in_their_interpreter() {
+        let (prog, interp) = (dynamic_elf(), interpreter_elf());
+        let (pe, ie) = (Elf::parse(&prog).unwrap(), Elf::parse(&interp).unwrap());
+        assert_eq!(pe.interp.as_deref(), Some(&b"/lib/ld.so"[..]));
+        let mut mm = Mm::new();
         let args = Args {
             argv: &[],
             envp: &[],
             execfn: b"/p",
             random: [0; 16],
         };
-        let e = load(&mut Mm::new(), &f, &args).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "dynamic executables are not supported yet (interpreter /lib/ld.so)"
-        );
+        let entry = load(&mut mm, (&pe, &prog), Some((&ie, &interp)), &args).unwrap();
+        // The interpreter sits page-aligned in the mmap area, below the stack's gap.
+        let base = entry.pc - 0x78;
+        assert_eq!(base & PAGE_MASK, 0);
+        assert!(base > ELF_ET_DYN_BASE && base < STACK_TOP - STACK_SIZE);
+        assert_eq!(mm.space.read_u32(entry.pc).unwrap(), 0x13);
+        // argc 0, empty argv and envp, then the auxiliary vector.
+        let mut aux = std::collections::HashMap::new();
+        let mut at = entry.sp + 24;
+        loop {
+            let k = mm.space.read_u64(at).unwrap();
+            if k == AT_NULL {
+                break;
+            }
+            aux.insert(k, mm.space.read_u64(at + 8).unwrap());
+            at += 16;
+        }
+        assert_eq!(aux[&AT_BASE], base);
+        assert_eq!(aux[&AT_ENTRY], 0x10078);
+        assert_eq!(aux[&AT_PHDR], 0x10040);
+        assert_eq!(aux[&AT_PHNUM], 2);
+        // The heap follows the program, not the interpreter.
+        assert_eq!(mm.set_brk(0), 0x11000);
+        // A static program gets AT_BASE 0 and starts at its own entry.
+        let data = tiny_elf(&[0x73, 0, 0, 0]);
+        let mut mm = Mm::new();
+        let entry = load(&mut mm, (&Elf::parse(&data).unwrap(), &data), None, &args).unwrap();
+        assert_eq!(entry.pc, 0x10078);
     }
 }

@@ -1,22 +1,29 @@
-//! File syscalls: open, read, write, seek, stat, readlink, access, cwd, fcntl and dup.
+//! File syscalls: open, read, write, seek, stat, directories, links, renames, metadata,
+//! access, cwd, umask, fcntl and dup.
 //!
-//! Paths go through the one walk in [`crate::vfs::path`]; data moves between the guest and
-//! open file descriptions in chunks of at most [`CHUNK`] bytes, so a guest-sized count never
-//! becomes a host allocation of that size. The rootfs is read-only until the writable overlay
-//! lands: opening for writing answers `EROFS`.
+//! Paths go through the one walk in [`crate::vfs::path`] and every change goes to the upper
+//! layer of [`crate::vfs::overlay`]. Data moves between the guest and open file descriptions
+//! in chunks of at most [`CHUNK`] bytes, so a guest-sized count never becomes a host
+//! allocation of that size.
 
 use super::{Ctx, GuestAddr};
 use crate::abi::Errno;
 use crate::abi::fs::{
-    AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW, F_DUPFD,
-    F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, Iovec, MAX_RW_COUNT,
-    O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_PATH,
-    O_RDONLY, O_TMPFILE, O_TRUNC, R_OK, S_IFDIR, S_IFLNK, SETFL_MASK, Stat, UIO_MAXIOV, W_OK, X_OK,
+    AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_STATX_SYNC_TYPE,
+    AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETLK,
+    F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_UNLCK,
+    FALLOC_FL_KEEP_SIZE, FD_CLOEXEC, Iovec, MAX_RW_COUNT, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT,
+    O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TMPFILE, O_TRUNC,
+    OVERLAYFS_SUPER_MAGIC, PROC_SUPER_MAGIC, R_OK, RENAME_EXCHANGE, RENAME_NOREPLACE,
+    RENAME_WHITEOUT, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SETFL_MASK, ST_RELATIME, Stat, Statfs,
+    TMPFS_MAGIC, UIO_MAXIOV, UTIME_NOW, UTIME_OMIT, W_OK, X_OK, dirent64, statx,
 };
 use crate::abi::resource::RLIMIT_NOFILE;
 use crate::host;
 use crate::task::fd::{FileRef, GuestFd};
-use crate::vfs::file::{FileKind, OpenFile};
+use crate::vfs::devfs::Device;
+use crate::vfs::file::{FileKind, OpenFile, Stdio, stat_node};
+use crate::vfs::overlay::{Content, DirEntry, InodeRef, now};
 use crate::vfs::path::{Follow, Node, Resolved};
 use crate::vfs::procfs::{ProcNode, ProcSelf};
 use crate::vfs::{GuestPathBuf, ino_of};
@@ -38,16 +45,59 @@ impl Ctx<'_> {
         path: &[u8],
         follow: Follow,
     ) -> Result<Resolved, Errno> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
         let base = if path.starts_with(b"/") {
             GuestPathBuf::root()
         } else {
             self.dir_of(dirfd)?
         };
-        let me = ProcSelf {
-            pid: self.proc.pid,
-            exe: &self.proc.exe,
-        };
-        self.kernel.vfs.resolve(&me, &base, path, follow)
+        let me = ProcSelf::of(
+            self.proc,
+            &self.kernel.tasks.procs,
+            self.kernel.vfs.booted.elapsed(),
+        );
+        let mut res = self.kernel.vfs.resolve(&me, &base, path, follow)?;
+        if let Some(Node::Proc(ProcNode::OpenFd(fd))) = res.node
+            && let Some((guest, node)) = self.node_of_fd(GuestFd(fd))
+        {
+            res.guest = guest;
+            res.node = Some(node);
+        }
+        Ok(res)
+    }
+
+    /// The file an open fd refers to, as a node of the file system (a followed
+    /// `/proc/self/fd/N`); `None` for pipes and terminals, and files whose name is gone, which
+    /// only the open description itself can stand for.
+    fn node_of_fd(&self, fd: GuestFd) -> Option<(GuestPathBuf, Node)> {
+        let file = self.proc.fds.get(fd).ok()?;
+        let f = file.borrow();
+        let guest = f.guest_path.clone()?;
+        match &f.kind {
+            FileKind::Upper { inode, .. } => Some((guest, Node::Upper(inode.clone()))),
+            FileKind::Dir { node, .. } | FileKind::Path(node) => Some((guest, node.clone())),
+            FileKind::Host { .. } | FileKind::Device(_) | FileKind::Proc(_) => {
+                let me = ProcSelf::of(
+                    self.proc,
+                    &self.kernel.tasks.procs,
+                    self.kernel.vfs.booted.elapsed(),
+                );
+                let res = self
+                    .kernel
+                    .vfs
+                    .resolve(
+                        &me,
+                        &GuestPathBuf::root(),
+                        guest.as_bytes(),
+                        Follow::NotFinal,
+                    )
+                    .ok()?;
+                res.node.map(|n| (res.guest, n))
+            }
+            _ => None,
+        }
     }
 
     /// The directory `dirfd` stands for in `*at` calls.
@@ -59,9 +109,105 @@ impl Ctx<'_> {
         let file = file.borrow();
         match (&file.kind, &file.guest_path) {
             (FileKind::Dir { .. }, Some(p)) => Ok(p.clone()),
+            (FileKind::Path(n), Some(p)) if n.is_dir() => Ok(p.clone()),
             _ => Err(Errno::ENOTDIR),
         }
     }
+
+    /// `path` (relative to `dirfd`) with `AT_EMPTY_PATH` and `AT_SYMLINK_NOFOLLOW` applied:
+    /// the guest path and node, or `None` for "the file `dirfd` itself".
+    fn resolve_flags(
+        &mut self,
+        dirfd: GuestFd,
+        path: GuestAddr,
+        flags: u32,
+    ) -> Result<Option<(GuestPathBuf, Node)>, Errno> {
+        let path = self.read_path(path)?;
+        if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+            if dirfd.0 == AT_FDCWD {
+                let cwd = self.proc.cwd.as_bytes().to_vec();
+                return self
+                    .resolve_at(dirfd, &cwd, Follow::Final)?
+                    .existing()
+                    .map(Some);
+            }
+            return Ok(None);
+        }
+        let follow = if flags & AT_SYMLINK_NOFOLLOW != 0 {
+            Follow::NotFinal
+        } else {
+            Follow::Final
+        };
+        self.resolve_at(dirfd, &path, follow)?.existing().map(Some)
+    }
+
+    /// `stat` of a resolved node; a followed `/proc/self/fd` link to a pipe asks the fd.
+    fn stat_of_node(&self, guest: &GuestPathBuf, node: &Node) -> Result<Stat, Errno> {
+        match node {
+            Node::Proc(ProcNode::OpenFd(fd)) => self.proc.fds.get(GuestFd(*fd))?.borrow().stat(),
+            n => Ok(stat_node(n, ino_of(guest))),
+        }
+    }
+
+    /// The upper inode behind an open file, copying it up first if it is a lower file; the
+    /// description is switched to the upper inode so it sees its own changes.
+    fn inode_of_fd(&mut self, file: &FileRef) -> Result<InodeRef, Errno> {
+        let mut f = file.borrow_mut();
+        if let FileKind::Upper { inode, .. } = &f.kind {
+            return Ok(inode.clone());
+        }
+        if matches!(f.kind, FileKind::Stdio { .. } | FileKind::Pipe(_)) {
+            // Pipe and terminal inodes live in file systems that do not keep modes here.
+            return Err(Errno::EPERM);
+        }
+        let guest = f.guest_path.clone().ok_or(Errno::EPERM)?;
+        let node = match &f.kind {
+            FileKind::Dir { node, .. } | FileKind::Path(node) => node.clone(),
+            _ => {
+                let me = ProcSelf::of(
+                    self.proc,
+                    &self.kernel.tasks.procs,
+                    self.kernel.vfs.booted.elapsed(),
+                );
+                self.kernel
+                    .vfs
+                    .resolve(
+                        &me,
+                        &GuestPathBuf::root(),
+                        guest.as_bytes(),
+                        Follow::NotFinal,
+                    )?
+                    .existing()?
+                    .1
+            }
+        };
+        let inode = self.kernel.vfs.copy_up(&guest, &node)?;
+        let kind = std::mem::replace(&mut f.kind, FileKind::Proc(Vec::new()));
+        f.kind = match kind {
+            FileKind::Host { file, .. } => FileKind::Upper {
+                inode: inode.clone(),
+                lower: Some(file),
+            },
+            FileKind::Dir { listing, .. } => FileKind::Dir {
+                node: Node::Upper(inode.clone()),
+                listing,
+            },
+            FileKind::Path(_) => FileKind::Path(Node::Upper(inode.clone())),
+            k => k,
+        };
+        Ok(inode)
+    }
+
+    fn umask(&self) -> u32 {
+        self.proc.umask
+    }
+}
+
+/// The last component of a path as the guest wrote it (`.` and `..` included).
+fn last_component(path: &[u8]) -> &[u8] {
+    path.split(|&b| b == b'/')
+        .rfind(|c| !c.is_empty())
+        .unwrap_or_default()
 }
 
 pub fn sys_read(c: &mut Ctx, fd: GuestFd, buf: GuestAddr, count: u64) -> Result<u64, Errno> {
@@ -90,28 +236,51 @@ pub fn sys_write(c: &mut Ctx, fd: GuestFd, buf: GuestAddr, count: u64) -> Result
             base: buf.0,
             len: count,
         }],
+        None,
     )
 }
 
-pub fn sys_pwrite64(c: &mut Ctx, fd: GuestFd, offset: i64) -> Result<u64, Errno> {
+pub fn sys_pwrite64(
+    c: &mut Ctx,
+    fd: GuestFd,
+    buf: GuestAddr,
+    count: u64,
+    offset: i64,
+) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
-    if offset < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let file = file.borrow();
-    if !file.writable() {
-        return Err(Errno::EBADF);
-    }
-    // Writable descriptions are stdio only until the overlay exists, and those cannot seek.
-    Err(Errno::ESPIPE)
+    let offset = u64::try_from(offset).map_err(|_| Errno::EINVAL)?;
+    write_from(
+        c,
+        &file,
+        &[Iovec {
+            base: buf.0,
+            len: count,
+        }],
+        Some(offset),
+    )
 }
 
 pub fn sys_readv(c: &mut Ctx, fd: GuestFd, iov: GuestAddr, iovcnt: i32) -> Result<u64, Errno> {
+    sys_preadv(c, fd, iov, iovcnt, -1)
+}
+
+/// `preadv` (and `readv` with `offset` -1: at the file offset).
+pub fn sys_preadv(
+    c: &mut Ctx,
+    fd: GuestFd,
+    iov: GuestAddr,
+    iovcnt: i32,
+    offset: i64,
+) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
     let iovs = read_iovecs(c, iov, iovcnt)?;
+    let at = match offset {
+        -1 => None,
+        o => Some(u64::try_from(o).map_err(|_| Errno::EINVAL)?),
+    };
     let mut total = 0u64;
     for v in iovs {
-        let n = match read_into(c, &file, GuestAddr(v.base), v.len, None) {
+        let n = match read_into(c, &file, GuestAddr(v.base), v.len, at.map(|o| o + total)) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
@@ -125,9 +294,24 @@ pub fn sys_readv(c: &mut Ctx, fd: GuestFd, iov: GuestAddr, iovcnt: i32) -> Resul
 }
 
 pub fn sys_writev(c: &mut Ctx, fd: GuestFd, iov: GuestAddr, iovcnt: i32) -> Result<u64, Errno> {
+    sys_pwritev(c, fd, iov, iovcnt, -1)
+}
+
+/// `pwritev` (and `writev` with `offset` -1: at the file offset).
+pub fn sys_pwritev(
+    c: &mut Ctx,
+    fd: GuestFd,
+    iov: GuestAddr,
+    iovcnt: i32,
+    offset: i64,
+) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
     let iovs = read_iovecs(c, iov, iovcnt)?;
-    write_from(c, &file, &iovs)
+    let at = match offset {
+        -1 => None,
+        o => Some(u64::try_from(o).map_err(|_| Errno::EINVAL)?),
+    };
+    write_from(c, &file, &iovs, at)
 }
 
 /// Reads and checks an iovec array (`import_iovec`): at most `UIO_MAXIOV` entries whose
@@ -188,9 +372,10 @@ fn read_into(
     Ok(total)
 }
 
-/// Writes the guest buffers `iovs` to `file`, gathering them into chunks so each host write
-/// is one piece of output (a `writev` of a line stays one line on a shared terminal).
-fn write_from(c: &mut Ctx, file: &FileRef, iovs: &[Iovec]) -> Result<u64, Errno> {
+/// Writes the guest buffers `iovs` to `file` at the file offset or at `at` (pwrite),
+/// gathering them into chunks so each host write is one piece of output (a `writev` of a line
+/// stays one line on a shared terminal).
+fn write_from(c: &mut Ctx, file: &FileRef, iovs: &[Iovec], at: Option<u64>) -> Result<u64, Errno> {
     if !file.borrow().writable() {
         return Err(Errno::EBADF);
     }
@@ -200,7 +385,10 @@ fn write_from(c: &mut Ctx, file: &FileRef, iovs: &[Iovec]) -> Result<u64, Errno>
         if pending.is_empty() {
             return Ok(());
         }
-        let r = file.borrow_mut().write(pending);
+        let r = match at {
+            Some(off) => file.borrow_mut().pwrite(pending, off + *total),
+            None => file.borrow_mut().write(pending),
+        };
         pending.clear();
         match r {
             Ok(n) => {
@@ -250,69 +438,206 @@ fn broken_pipe(c: &mut Ctx, e: Errno) -> Errno {
     e
 }
 
-/// `openat(dirfd, path, flags, mode)`; `mode` matters only for creation, which needs the
-/// overlay.
-pub fn sys_openat(c: &mut Ctx, dirfd: GuestFd, path: GuestAddr, flags: u32) -> Result<u64, Errno> {
+fn install(c: &mut Ctx, file: OpenFile, cloexec: bool) -> Result<u64, Errno> {
+    let limit = c.nofile_limit();
+    let fd = c
+        .proc
+        .fds
+        .install(Rc::new(RefCell::new(file)), cloexec, 0, limit)?;
+    Ok(fd.0 as u64)
+}
+
+/// `openat(dirfd, path, flags, mode)`.
+pub fn sys_openat(
+    c: &mut Ctx,
+    dirfd: GuestFd,
+    path: GuestAddr,
+    flags: u32,
+    mode: u32,
+) -> Result<u64, Errno> {
     let path = c.read_path(path)?;
-    let follow = if flags & O_NOFOLLOW != 0 {
+    if flags & O_TMPFILE == O_TMPFILE {
+        return open_tmpfile(c, dirfd, &path, flags, mode);
+    }
+    if flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY {
+        return Err(Errno::EINVAL);
+    }
+    // O_CREAT|O_EXCL never follows a final symlink: a dangling one is "existing" (EEXIST).
+    let follow = if flags & O_NOFOLLOW != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
         Follow::NotFinal
     } else {
         Follow::Final
     };
     let res = c.resolve_at(dirfd, &path, follow)?;
-    let wants_write = flags & O_ACCMODE != O_RDONLY || flags & (O_TRUNC | O_TMPFILE) != 0;
-    let Some(node) = res.node else {
-        return Err(if flags & O_CREAT != 0 {
-            // TODO(#overlay): create files in the writable upper layer.
-            Errno::EROFS
-        } else {
-            Errno::ENOENT
-        });
+    let cloexec = flags & O_CLOEXEC != 0;
+    let status = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+    let wants_write =
+        flags & O_PATH == 0 && (flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0);
+    let guest = res.guest;
+    let node = match res.node {
+        Some(n) => n,
+        None if flags & O_CREAT == 0 => return Err(Errno::ENOENT),
+        None if res.trailing_slash => return Err(Errno::EISDIR),
+        None => {
+            let mode = S_IFREG | (mode & 0o7777 & !c.umask());
+            let inode = c
+                .kernel
+                .vfs
+                .create(&guest, mode, Content::Data(Vec::new()))?;
+            let file = OpenFile {
+                kind: FileKind::Upper { inode, lower: None },
+                flags: status,
+                offset: 0,
+                guest_path: Some(guest),
+            };
+            return install(c, file, cloexec);
+        }
     };
     if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
         return Err(Errno::EEXIST);
     }
-    if node.is_symlink() && flags & O_PATH == 0 {
-        // Only reachable with O_NOFOLLOW: the final component is a symlink.
+    if flags & O_PATH != 0 {
+        let kind = if node.is_dir() {
+            FileKind::Dir {
+                node,
+                listing: None,
+            }
+        } else {
+            FileKind::Path(node)
+        };
+        let file = OpenFile {
+            kind,
+            flags: flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW) | O_LARGEFILE,
+            offset: 0,
+            guest_path: Some(guest),
+        };
+        return install(c, file, cloexec);
+    }
+    if node.is_symlink() {
+        // Only reachable with O_NOFOLLOW (or O_EXCL): the final component is a symlink.
         return Err(Errno::ELOOP);
     }
-    if node.is_dir() && wants_write {
-        return Err(Errno::EISDIR);
+    if node.is_dir() {
+        if wants_write || flags & O_CREAT != 0 {
+            return Err(Errno::EISDIR);
+        }
+        let file = OpenFile {
+            kind: FileKind::Dir {
+                node,
+                listing: None,
+            },
+            flags: status,
+            offset: 0,
+            guest_path: Some(guest),
+        };
+        return install(c, file, cloexec);
     }
-    if flags & O_DIRECTORY != 0 && !node.is_dir() {
+    if flags & O_DIRECTORY != 0 {
         return Err(Errno::ENOTDIR);
     }
-    if wants_write {
-        return Err(Errno::EROFS);
-    }
-    let ino = ino_of(&res.guest);
     let kind = match node {
-        Node::Host { path, meta } if meta.is_dir() => FileKind::Dir {
-            host: Some(path),
-            ino,
-        },
-        Node::Host { path, .. } => FileKind::Host {
-            file: std::fs::File::open(&path).map_err(|e| host::errno_of(&e))?,
-            ino,
-        },
-        Node::Proc(ProcNode::Dir) => FileKind::Dir { host: None, ino },
-        Node::Proc(ProcNode::Symlink(_)) => return Err(Errno::ELOOP),
+        Node::Proc(ProcNode::OpenFd(fd)) => {
+            // A followed /proc/self/fd link to a pipe or terminal: the open file itself.
+            let file = c.proc.fds.get(GuestFd(fd))?;
+            let limit = c.nofile_limit();
+            return Ok(c.proc.fds.install(file, cloexec, 0, limit)?.0 as u64);
+        }
+        Node::Proc(ProcNode::File(data)) => {
+            if wants_write {
+                return Err(Errno::EACCES);
+            }
+            FileKind::Proc(data)
+        }
+        Node::Proc(_) => return Err(Errno::ENOENT),
+        Node::Host { path, meta } => {
+            if !meta.is_file() {
+                // Device nodes and fifos of the image have no driver behind them.
+                return Err(Errno::ENXIO);
+            }
+            if wants_write {
+                let inode = c.kernel.vfs.copy_up(&guest, &Node::Host { path, meta })?;
+                if flags & O_TRUNC != 0 {
+                    inode.borrow_mut().content = Content::Data(Vec::new());
+                    inode.borrow_mut().touch_modified();
+                } else {
+                    inode.borrow_mut().materialise()?;
+                }
+                FileKind::Upper { inode, lower: None }
+            } else {
+                FileKind::Host {
+                    file: std::fs::File::open(&path).map_err(|e| host::errno_of(&e))?,
+                    ino: ino_of(&guest),
+                }
+            }
+        }
+        Node::Upper(inode) => {
+            let rdev = match inode.borrow().content {
+                Content::Device(rdev) => Some(rdev),
+                _ => None,
+            };
+            match rdev.map(Device::of).transpose()? {
+                Some(Device::Tty) => return open_tty(c, flags, cloexec),
+                Some(d) => FileKind::Device(d),
+                None => {
+                    if flags & O_TRUNC != 0 && wants_write {
+                        inode.borrow_mut().truncate(0)?;
+                    }
+                    FileKind::Upper { inode, lower: None }
+                }
+            }
+        }
     };
     let file = OpenFile {
         kind,
-        // What F_GETFL reports: open-time-only flags are dropped (`do_dentry_open`).
-        flags: (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE,
+        flags: status,
         offset: 0,
-        guest_path: Some(res.guest),
+        guest_path: Some(guest),
     };
-    let limit = c.nofile_limit();
-    let fd = c.proc.fds.install(
-        Rc::new(RefCell::new(file)),
-        flags & O_CLOEXEC != 0,
-        0,
-        limit,
-    )?;
-    Ok(fd.0 as u64)
+    install(c, file, cloexec)
+}
+
+/// `O_TMPFILE`: a regular file with no name in the directory `path`, until `linkat` gives
+/// it one.
+fn open_tmpfile(
+    c: &mut Ctx,
+    dirfd: GuestFd,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+) -> Result<u64, Errno> {
+    if flags & O_ACCMODE == O_RDONLY {
+        return Err(Errno::EINVAL);
+    }
+    let (dir, node) = c.resolve_at(dirfd, path, Follow::Final)?.existing()?;
+    if !node.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let mode = S_IFREG | (mode & 0o7777 & !c.umask());
+    let inode = c.kernel.vfs.create_unnamed(&dir, mode)?;
+    let name = format!("#{} (deleted)", inode.borrow().ino);
+    let file = OpenFile {
+        kind: FileKind::Upper { inode, lower: None },
+        flags: (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC | O_TMPFILE))
+            | O_LARGEFILE,
+        offset: 0,
+        guest_path: Some(dir.join(name.as_bytes())),
+    };
+    install(c, file, flags & O_CLOEXEC != 0)
+}
+
+/// `/dev/tty`: the terminal the runtime was started on, whichever stdio stream it is;
+/// `ENXIO` when there is none, as for a process without a controlling terminal.
+fn open_tty(c: &mut Ctx, flags: u32, cloexec: bool) -> Result<u64, Errno> {
+    let mut file = OpenFile::stdio(Stdio::In);
+    if !file.is_terminal() {
+        file = OpenFile::stdio(Stdio::Out);
+    }
+    if !file.is_terminal() {
+        return Err(Errno::ENXIO);
+    }
+    file.flags = (flags & (O_ACCMODE | SETFL_MASK)) | O_LARGEFILE;
+    file.guest_path = Some(GuestPathBuf::root().join(b"dev").join(b"tty"));
+    install(c, file, cloexec)
 }
 
 pub fn sys_close(c: &mut Ctx, fd: GuestFd) -> Result<u64, Errno> {
@@ -330,6 +655,14 @@ pub fn sys_fstat(c: &mut Ctx, fd: GuestFd, statbuf: GuestAddr) -> Result<u64, Er
     Ok(0)
 }
 
+/// The `stat` of `path` relative to `dirfd` under `AT_*` `flags`.
+fn stat_at(c: &mut Ctx, dirfd: GuestFd, path: GuestAddr, flags: u32) -> Result<Stat, Errno> {
+    match c.resolve_flags(dirfd, path, flags)? {
+        None => c.proc.fds.get(dirfd)?.borrow().stat(),
+        Some((guest, node)) => c.stat_of_node(&guest, &node),
+    }
+}
+
 pub fn sys_newfstatat(
     c: &mut Ctx,
     dirfd: GuestFd,
@@ -340,47 +673,25 @@ pub fn sys_newfstatat(
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let path = c.read_path(path)?;
-    let st = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        if dirfd.0 == AT_FDCWD {
-            let cwd = c.proc.cwd.as_bytes().to_vec();
-            stat_path(c, dirfd, &cwd, Follow::Final)?
-        } else {
-            c.proc.fds.get(dirfd)?.borrow().stat()?
-        }
-    } else {
-        let follow = if flags & AT_SYMLINK_NOFOLLOW != 0 {
-            Follow::NotFinal
-        } else {
-            Follow::Final
-        };
-        stat_path(c, dirfd, &path, follow)?
-    };
+    let st = stat_at(c, dirfd, path, flags)?;
     c.write_bytes(statbuf, &st.to_bytes())?;
     Ok(0)
 }
 
-fn stat_path(c: &mut Ctx, dirfd: GuestFd, path: &[u8], follow: Follow) -> Result<Stat, Errno> {
-    let (guest, node) = c.resolve_at(dirfd, path, follow)?.existing()?;
-    let ino = ino_of(&guest);
-    Ok(match node {
-        Node::Host { meta, .. } => host::stat_of(&meta, ino),
-        Node::Proc(ProcNode::Dir) => Stat {
-            ino,
-            mode: S_IFDIR | 0o555,
-            nlink: 2,
-            blksize: 1024,
-            ..Stat::default()
-        },
-        Node::Proc(ProcNode::Symlink(t)) => Stat {
-            ino,
-            mode: S_IFLNK | 0o777,
-            nlink: 1,
-            size: t.len() as i64,
-            blksize: 1024,
-            ..Stat::default()
-        },
-    })
+pub fn sys_statx(
+    c: &mut Ctx,
+    dirfd: GuestFd,
+    path: GuestAddr,
+    flags: u32,
+    buf: GuestAddr,
+) -> Result<u64, Errno> {
+    let known = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE;
+    if flags & !known != 0 || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_at(c, dirfd, path, flags)?;
+    c.write_bytes(buf, &statx::to_bytes(&st))?;
+    Ok(0)
 }
 
 pub fn sys_readlinkat(
@@ -417,28 +728,25 @@ pub fn sys_faccessat2(
     {
         return Err(Errno::EINVAL);
     }
-    let path = c.read_path(path)?;
-    let follow = if flags & AT_SYMLINK_NOFOLLOW != 0 {
-        Follow::NotFinal
-    } else {
-        Follow::Final
+    let (st, executable) = match c.resolve_flags(dirfd, path, flags)? {
+        None => {
+            let st = c.proc.fds.get(dirfd)?.borrow().stat()?;
+            (st, st.mode & 0o111 != 0)
+        }
+        // The host decides for rootfs files: WASI reports no permission bits.
+        Some((_, Node::Host { meta, .. })) => (host::stat_of(&meta, 0), host::is_executable(&meta)),
+        Some((guest, node)) => {
+            let st = c.stat_of_node(&guest, &node)?;
+            (st, st.mode & 0o111 != 0)
+        }
     };
-    let (_, node) = c.resolve_at(dirfd, &path, follow)?.existing()?;
-    // We run as root: reading and searching always succeed, execution needs an x bit.
-    match node {
-        Node::Host { meta, .. } => {
-            if mode & W_OK != 0 {
-                return Err(Errno::EROFS);
-            }
-            if mode & X_OK != 0 && !meta.is_dir() && !host::is_executable(&meta) {
-                return Err(Errno::EACCES);
-            }
-        }
-        Node::Proc(_) => {
-            if mode & (W_OK | X_OK) != 0 {
-                return Err(Errno::EACCES);
-            }
-        }
+    // We run as root: reading and writing always succeed (the upper layer takes the writes)
+    // except in /proc; execution needs some x bit unless it is a directory.
+    if st.dev == crate::vfs::procfs::PROC_DEV && mode & W_OK != 0 && st.mode & 0o222 == 0 {
+        return Err(Errno::EACCES);
+    }
+    if mode & X_OK != 0 && st.mode & S_IFMT != S_IFDIR && !executable {
+        return Err(Errno::EACCES);
     }
     Ok(0)
 }
@@ -496,7 +804,29 @@ pub fn sys_fcntl(c: &mut Ctx, fd: GuestFd, cmd: u32, arg: u64) -> Result<u64, Er
             f.flags = (f.flags & !SETFL_MASK) | (arg as u32 & SETFL_MASK);
             Ok(0)
         }
-        // TODO(#overlay): record locks (F_GETLK, F_SETLK, F_OFD_*) once files can be written.
+        // Record locks: every lock is granted, because all processes of this machine share
+        // one kernel and nothing outside it can see the files. TODO(#3): real lock tables
+        // if two guest processes ever contend.
+        F_GETLK | F_OFD_GETLK => {
+            let at = GuestAddr(arg);
+            c.read_array::<32>(at)?;
+            c.write_bytes(at, &F_UNLCK.to_le_bytes())?;
+            Ok(0)
+        }
+        F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => {
+            c.read_array::<32>(GuestAddr(arg))?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `flock`: granted, like the record locks of [`sys_fcntl`].
+pub fn sys_flock(c: &mut Ctx, fd: GuestFd, op: u32) -> Result<u64, Errno> {
+    c.proc.fds.get(fd)?;
+    // LOCK_SH, LOCK_EX, LOCK_UN, optionally with LOCK_NB.
+    match op & !4 {
+        1 | 2 | 8 => Ok(0),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -517,4 +847,679 @@ pub fn sys_dup3(c: &mut Ctx, old: GuestFd, new: GuestFd, flags: u32) -> Result<u
         .fds
         .install_at(new, file, flags & O_CLOEXEC != 0, limit)?;
     Ok(new.0 as u64)
+}
+
+pub fn sys_getdents64(c: &mut Ctx, fd: GuestFd, dirp: GuestAddr, count: u64) -> Result<u64, Errno> {
+    let file = c.proc.fds.get(fd)?;
+    let mut f = file.borrow_mut();
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    let guest = f.guest_path.clone().unwrap_or_else(GuestPathBuf::root);
+    let offset = f.offset;
+    let FileKind::Dir { node, listing } = &mut f.kind else {
+        return Err(Errno::ENOTDIR);
+    };
+    if listing.is_none() {
+        let me = ProcSelf::of(c.proc, &c.kernel.tasks.procs, c.kernel.vfs.booted.elapsed());
+        let mut all = vec![
+            DirEntry {
+                name: b".".to_vec(),
+                ino: stat_node(node, ino_of(&guest)).ino,
+                dtype: crate::abi::fs::DT_DIR,
+            },
+            DirEntry {
+                name: b"..".to_vec(),
+                ino: ino_of(&GuestPathBuf::root()),
+                dtype: crate::abi::fs::DT_DIR,
+            },
+        ];
+        all.extend(c.kernel.vfs.list(&me, &guest, node)?);
+        *listing = Some(all);
+    }
+    let entries = listing.as_deref().unwrap_or_default();
+    let count = count.min(MAX_RW_COUNT) as usize;
+    let mut out = Vec::new();
+    let mut next = offset;
+    let start = usize::try_from(offset).unwrap_or(usize::MAX);
+    for (i, e) in entries.iter().enumerate().skip(start) {
+        let rec = dirent64(e.ino, i as u64 + 1, e.dtype, &e.name);
+        if out.len() + rec.len() > count {
+            if out.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            break;
+        }
+        out.extend_from_slice(&rec);
+        next = i as u64 + 1;
+    }
+    drop(f);
+    c.write_bytes(dirp, &out)?;
+    file.borrow_mut().offset = next;
+    Ok(out.len() as u64)
+}
+
+pub fn sys_mkdirat(c: &mut Ctx, dirfd: GuestFd, path: GuestAddr, mode: u32) -> Result<u64, Errno> {
+    let path = c.read_path(path)?;
+    let res = c.resolve_at(dirfd, &path, Follow::NotFinal)?;
+    if res.node.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    let mode = S_IFDIR | (mode & 0o1777 & !c.umask());
+    c.kernel
+        .vfs
+        .create(&res.guest, mode, Content::Dir { opaque: true })?;
+    Ok(0)
+}
+
+pub fn sys_unlinkat(
+    c: &mut Ctx,
+    dirfd: GuestFd,
+    path: GuestAddr,
+    flags: u32,
+) -> Result<u64, Errno> {
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = c.read_path(path)?;
+    if flags & AT_REMOVEDIR != 0 {
+        match last_component(&path) {
+            b"." => return Err(Errno::EINVAL),
+            b".." => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+    }
+    let (guest, node) = c.resolve_at(dirfd, &path, Follow::NotFinal)?.existing()?;
+    if flags & AT_REMOVEDIR != 0 {
+        let me = ProcSelf::of(c.proc, &c.kernel.tasks.procs, c.kernel.vfs.booted.elapsed());
+        // `rmdir` of a process's cwd is allowed; the cwd then names a deleted directory.
+        c.kernel.vfs.rmdir(&me, &guest, &node)?;
+    } else {
+        c.kernel.vfs.unlink(&guest, &node)?;
+    }
+    Ok(0)
+}
+
+pub fn sys_renameat2(
+    c: &mut Ctx,
+    olddirfd: GuestFd,
+    oldpath: GuestAddr,
+    newdirfd: GuestFd,
+    newpath: GuestAddr,
+    flags: u32,
+) -> Result<u64, Errno> {
+    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
+        || flags & (RENAME_NOREPLACE | RENAME_EXCHANGE) == RENAME_NOREPLACE | RENAME_EXCHANGE
+        || flags & RENAME_WHITEOUT != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let oldpath = c.read_path(oldpath)?;
+    let newpath = c.read_path(newpath)?;
+    for p in [&oldpath, &newpath] {
+        if matches!(last_component(p), b"." | b"..") {
+            return Err(Errno::EBUSY);
+        }
+    }
+    let (old, node) = c
+        .resolve_at(olddirfd, &oldpath, Follow::NotFinal)?
+        .existing()?;
+    let new = c.resolve_at(newdirfd, &newpath, Follow::NotFinal)?;
+    if new.trailing_slash && !node.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let me = ProcSelf::of(c.proc, &c.kernel.tasks.procs, c.kernel.vfs.booted.elapsed());
+    if flags & RENAME_EXCHANGE != 0 {
+        let other = new.node.ok_or(Errno::ENOENT)?;
+        c.kernel.vfs.exchange(&old, &node, &new.guest, &other)?;
+        return Ok(0);
+    }
+    if flags & RENAME_NOREPLACE != 0 && new.node.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    c.kernel
+        .vfs
+        .rename(&me, &old, &node, &new.guest, new.node.as_ref())?;
+    // The working directory (or one of its ancestors) may have moved: it follows the
+    // directory, as the kernel's cwd is a dentry and not a name. TODO(#3): the same for open
+    // directory descriptions and other processes' working directories.
+    let cwd = c.proc.cwd.as_bytes();
+    if let Some(rest) = cwd.strip_prefix(old.as_bytes())
+        && (rest.is_empty() || rest.starts_with(b"/"))
+    {
+        let mut moved = new.guest.as_bytes().to_vec();
+        moved.extend_from_slice(rest);
+        c.proc.cwd =
+            GuestPathBuf::from_components(moved.split(|&b| b == b'/').filter(|c| !c.is_empty()));
+    }
+    Ok(0)
+}
+
+pub fn sys_linkat(
+    c: &mut Ctx,
+    olddirfd: GuestFd,
+    oldpath: GuestAddr,
+    newdirfd: GuestFd,
+    newpath: GuestAddr,
+    flags: u32,
+) -> Result<u64, Errno> {
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // AT_EMPTY_PATH links the file dirfd names; linkat follows only with AT_SYMLINK_FOLLOW.
+    let nofollow = if flags & AT_SYMLINK_FOLLOW != 0 {
+        0
+    } else {
+        AT_SYMLINK_NOFOLLOW
+    };
+    let (old, node) =
+        match c.resolve_flags(olddirfd, oldpath, (flags & AT_EMPTY_PATH) | nofollow)? {
+            Some(found) => found,
+            None => {
+                let file = c.proc.fds.get(olddirfd)?;
+                let f = file.borrow();
+                let guest = f.guest_path.clone().ok_or(Errno::ENOENT)?;
+                let node = match &f.kind {
+                    FileKind::Upper { inode, .. } => Node::Upper(inode.clone()),
+                    FileKind::Dir { node, .. } | FileKind::Path(node) => node.clone(),
+                    _ => {
+                        drop(f);
+                        c.resolve_at(GuestFd(AT_FDCWD), guest.as_bytes(), Follow::NotFinal)?
+                            .existing()?
+                            .1
+                    }
+                };
+                (guest, node)
+            }
+        };
+    let newpath = c.read_path(newpath)?;
+    let new = c.resolve_at(newdirfd, &newpath, Follow::NotFinal)?;
+    if new.node.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    if new.trailing_slash {
+        return Err(Errno::ENOENT);
+    }
+    c.kernel.vfs.link(&old, &node, &new.guest)?;
+    Ok(0)
+}
+
+pub fn sys_symlinkat(
+    c: &mut Ctx,
+    target: GuestAddr,
+    newdirfd: GuestFd,
+    linkpath: GuestAddr,
+) -> Result<u64, Errno> {
+    let target = c.read_path(target)?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let linkpath = c.read_path(linkpath)?;
+    let new = c.resolve_at(newdirfd, &linkpath, Follow::NotFinal)?;
+    if new.node.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    if new.trailing_slash {
+        return Err(Errno::ENOENT);
+    }
+    c.kernel
+        .vfs
+        .create(&new.guest, S_IFLNK | 0o777, Content::Symlink(target))?;
+    Ok(0)
+}
+
+/// The upper inode for `path` under `flags` (`AT_EMPTY_PATH`: `dirfd` itself), copied up.
+fn inode_at(c: &mut Ctx, dirfd: GuestFd, path: GuestAddr, flags: u32) -> Result<InodeRef, Errno> {
+    match c.resolve_flags(dirfd, path, flags)? {
+        Some((guest, node)) => c.kernel.vfs.copy_up(&guest, &node),
+        None => {
+            let file = c.proc.fds.get(dirfd)?;
+            c.inode_of_fd(&file)
+        }
+    }
+}
+
+fn chmod(inode: &InodeRef, mode: u32) {
+    let mut i = inode.borrow_mut();
+    i.mode = (i.mode & S_IFMT) | (mode & 0o7777);
+    i.ctime = now();
+}
+
+pub fn sys_fchmodat(
+    c: &mut Ctx,
+    dirfd: GuestFd,
+    path: GuestAddr,
+    mode: u32,
+    flags: u32,
+) -> Result<u64, Errno> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inode = inode_at(c, dirfd, path, flags)?;
+    if flags & AT_SYMLINK_NOFOLLOW != 0 && matches!(inode.borrow().content, Content::Symlink(_)) {
+        // Symlink modes cannot change (`fchmodat2` with AT_SYMLINK_NOFOLLOW).
+        return Err(Errno::EOPNOTSUPP);
+    }
+    chmod(&inode, mode);
+    Ok(0)
+}
+
+pub fn sys_fchmod(c: &mut Ctx, fd: GuestFd, mode: u32) -> Result<u64, Errno> {
+    let file = c.proc.fds.get(fd)?;
+    let inode = c.inode_of_fd(&file)?;
+    chmod(&inode, mode);
+    Ok(0)
+}
+
+/// Sets the owner; `u32::MAX` (`-1`) leaves a field as it is. Like Linux, a change of owner
+/// drops the set-user-ID bit (and set-group-ID on group-executable files).
+fn chown(inode: &InodeRef, uid: u32, gid: u32) {
+    let mut i = inode.borrow_mut();
+    if uid != u32::MAX {
+        i.uid = uid;
+    }
+    if gid != u32::MAX {
+        i.gid = gid;
+    }
+    if i.mode & S_IFMT == S_IFREG && (uid != u32::MAX || gid != u32::MAX) {
+        i.mode &= !0o4000;
+        if i.mode & 0o010 != 0 {
+            i.mode &= !0o2000;
+        }
+    }
+    i.ctime = now();
+}
+
+pub fn sys_fchownat(
+    c: &mut Ctx,
+    dirfd: GuestFd,
+    path: GuestAddr,
+    uid: u32,
+    gid: u32,
+    flags: u32,
+) -> Result<u64, Errno> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inode = inode_at(c, dirfd, path, flags)?;
+    chown(&inode, uid, gid);
+    Ok(0)
+}
+
+pub fn sys_fchown(c: &mut Ctx, fd: GuestFd, uid: u32, gid: u32) -> Result<u64, Errno> {
+    let file = c.proc.fds.get(fd)?;
+    let inode = c.inode_of_fd(&file)?;
+    chown(&inode, uid, gid);
+    Ok(0)
+}
+
+pub fn sys_utimensat(
+    c: &mut Ctx,
+    dirfd: GuestFd,
+    path: GuestAddr,
+    times: GuestAddr,
+    flags: u32,
+) -> Result<u64, Errno> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let t = now();
+    let (atime, mtime) = if times.is_null() {
+        (Some(t), Some(t))
+    } else {
+        let raw = c.read_array::<32>(times)?;
+        let get = |off: usize| crate::abi::get_u64(&raw, off);
+        let pick = |sec: u64, nsec: u64| -> Result<Option<_>, Errno> {
+            match nsec {
+                UTIME_NOW => Ok(Some(t)),
+                UTIME_OMIT => Ok(None),
+                n if n < 1_000_000_000 => Ok(Some(crate::abi::fs::StatTime {
+                    sec: sec as i64,
+                    nsec: n,
+                })),
+                _ => Err(Errno::EINVAL),
+            }
+        };
+        (pick(get(0), get(8))?, pick(get(16), get(24))?)
+    };
+    // utimensat(fd, NULL, ...) changes the file fd refers to.
+    let inode = if path.is_null() {
+        if dirfd.0 == AT_FDCWD {
+            return Err(Errno::EFAULT);
+        }
+        let file = c.proc.fds.get(dirfd)?;
+        c.inode_of_fd(&file)?
+    } else {
+        inode_at(c, dirfd, path, flags)?
+    };
+    let mut i = inode.borrow_mut();
+    if let Some(a) = atime {
+        i.atime = a;
+    }
+    if let Some(m) = mtime {
+        i.mtime = m;
+    }
+    i.ctime = t;
+    Ok(0)
+}
+
+/// The upper inode of a regular file open for writing (`ftruncate`, `fallocate`).
+fn writable_inode(c: &mut Ctx, fd: GuestFd) -> Result<InodeRef, Errno> {
+    let file = c.proc.fds.get(fd)?;
+    let f = file.borrow();
+    if !f.writable() {
+        return Err(Errno::EINVAL);
+    }
+    match &f.kind {
+        FileKind::Upper { inode, .. } => Ok(inode.clone()),
+        FileKind::Dir { .. } => Err(Errno::EISDIR),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sys_ftruncate(c: &mut Ctx, fd: GuestFd, length: i64) -> Result<u64, Errno> {
+    let len = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
+    writable_inode(c, fd)?.borrow_mut().truncate(len)?;
+    Ok(0)
+}
+
+pub fn sys_truncate(c: &mut Ctx, path: GuestAddr, length: i64) -> Result<u64, Errno> {
+    let len = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
+    let path = c.read_path(path)?;
+    let (guest, node) = c
+        .resolve_at(GuestFd(AT_FDCWD), &path, Follow::Final)?
+        .existing()?;
+    if node.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    if !matches!(&node, Node::Host { meta, .. } if meta.is_file())
+        && !matches!(&node, Node::Upper(i) if i.borrow().mode & S_IFMT == S_IFREG)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let inode = c.kernel.vfs.copy_up(&guest, &node)?;
+    inode.borrow_mut().truncate(len)?;
+    Ok(0)
+}
+
+pub fn sys_fallocate(
+    c: &mut Ctx,
+    fd: GuestFd,
+    mode: u32,
+    offset: i64,
+    len: i64,
+) -> Result<u64, Errno> {
+    let (offset, len) = match (u64::try_from(offset), u64::try_from(len)) {
+        (Ok(o), Ok(l)) if l > 0 => (o, l),
+        _ => return Err(Errno::EINVAL),
+    };
+    let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
+    let file = c.proc.fds.get(fd)?;
+    if !file.borrow().writable() {
+        return Err(Errno::EBADF);
+    }
+    let inode =
+        writable_inode(c, fd).map_err(|e| if e == Errno::EINVAL { Errno::ENODEV } else { e })?;
+    match mode {
+        0 => {
+            let mut i = inode.borrow_mut();
+            if end > i.size() {
+                i.truncate(end)?;
+            }
+            Ok(0)
+        }
+        // Space is never reserved ahead in memory, so keeping the size is all there is to do.
+        FALLOC_FL_KEEP_SIZE => Ok(0),
+        _ => Err(Errno::EOPNOTSUPP),
+    }
+}
+
+/// `fsync`, `fdatasync`, `syncfs`: the upper layer lives in memory and the lower layer is
+/// never written, so there is nothing to flush; the fd must still be valid.
+pub fn sys_fsync(c: &mut Ctx, fd: GuestFd) -> Result<u64, Errno> {
+    c.proc.fds.get(fd)?;
+    Ok(0)
+}
+
+/// `statfs` numbers for the file system holding `st`.
+fn statfs_of(st: &Stat) -> Statfs {
+    let fs_type = match st.dev {
+        crate::vfs::procfs::PROC_DEV => PROC_SUPER_MAGIC,
+        host::ROOTFS_DEV => OVERLAYFS_SUPER_MAGIC,
+        _ => TMPFS_MAGIC,
+    };
+    // Sizes of the machine's memory, which is where written files go; /proc holds nothing.
+    let blocks = if fs_type == PROC_SUPER_MAGIC {
+        0
+    } else {
+        (4u64 << 30) / 4096
+    };
+    Statfs {
+        fs_type,
+        bsize: 4096,
+        blocks,
+        bfree: blocks / 2,
+        bavail: blocks / 2,
+        files: 1 << 20,
+        ffree: 1 << 19,
+        namelen: crate::abi::fs::NAME_MAX as u64,
+        flags: ST_RELATIME,
+    }
+}
+
+pub fn sys_statfs(c: &mut Ctx, path: GuestAddr, buf: GuestAddr) -> Result<u64, Errno> {
+    let st = stat_at(c, GuestFd(AT_FDCWD), path, 0)?;
+    c.write_bytes(buf, &statfs_of(&st).to_bytes())?;
+    Ok(0)
+}
+
+pub fn sys_fstatfs(c: &mut Ctx, fd: GuestFd, buf: GuestAddr) -> Result<u64, Errno> {
+    let st = c.proc.fds.get(fd)?.borrow().stat()?;
+    c.write_bytes(buf, &statfs_of(&st).to_bytes())?;
+    Ok(0)
+}
+
+pub fn sys_umask(c: &mut Ctx, mask: u32) -> Result<u64, Errno> {
+    let old = c.proc.umask;
+    c.proc.umask = mask & 0o777;
+    Ok(u64::from(old))
+}
+
+/// Copies up to `count` bytes from `input` (at `*in_off`, else its offset) to `output` (at
+/// `out_off`, else its offset), a chunk at a time; the shared loop of `sendfile` and
+/// `copy_file_range`. Returns the bytes copied and the advanced explicit offsets.
+fn copy_between(
+    input: &FileRef,
+    mut in_off: Option<u64>,
+    output: &FileRef,
+    mut out_off: Option<u64>,
+    count: u64,
+) -> Result<u64, Errno> {
+    let count = count.min(MAX_RW_COUNT);
+    let mut buf = vec![0u8; (count as usize).min(CHUNK)];
+    let mut total = 0u64;
+    while total < count {
+        let want = ((count - total) as usize).min(CHUNK);
+        let r = {
+            let mut f = input.borrow_mut();
+            match in_off {
+                Some(o) => f.pread(&mut buf[..want], o),
+                None => f.read(&mut buf[..want]),
+            }
+        };
+        let n = match r {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let w = {
+            let mut f = output.borrow_mut();
+            match out_off {
+                Some(o) => f.pwrite(&buf[..n], o),
+                None => f.write(&buf[..n]),
+            }
+        };
+        match w {
+            Ok(m) => {
+                total += m as u64;
+                in_off = in_off.map(|o| o + m as u64);
+                out_off = out_off.map(|o| o + m as u64);
+                if m < n {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+        if n < want {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub fn sys_sendfile(
+    c: &mut Ctx,
+    out_fd: GuestFd,
+    in_fd: GuestFd,
+    offset: GuestAddr,
+    count: u64,
+) -> Result<u64, Errno> {
+    let input = c.proc.fds.get(in_fd)?;
+    let output = c.proc.fds.get(out_fd)?;
+    if !input.borrow().readable() || !output.borrow().writable() {
+        return Err(Errno::EBADF);
+    }
+    if output.borrow().flags & O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let in_off = if offset.is_null() {
+        None
+    } else {
+        let o = i64::from_le_bytes(c.read_array(offset)?);
+        Some(u64::try_from(o).map_err(|_| Errno::EINVAL)?)
+    };
+    let n = copy_between(&input, in_off, &output, None, count).map_err(|e| broken_pipe(c, e))?;
+    if let Some(o) = in_off {
+        c.write_bytes(offset, &(o + n).to_le_bytes())?;
+    }
+    Ok(n)
+}
+
+pub fn sys_copy_file_range(
+    c: &mut Ctx,
+    fd_in: GuestFd,
+    off_in: GuestAddr,
+    fd_out: GuestFd,
+    off_out: GuestAddr,
+    len: u64,
+    flags: u32,
+) -> Result<u64, Errno> {
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let input = c.proc.fds.get(fd_in)?;
+    let output = c.proc.fds.get(fd_out)?;
+    if !input.borrow().readable() || !output.borrow().writable() {
+        return Err(Errno::EBADF);
+    }
+    if output.borrow().flags & O_APPEND != 0 {
+        return Err(Errno::EBADF);
+    }
+    let regular = |f: &FileRef| {
+        matches!(
+            f.borrow().kind,
+            FileKind::Host { .. } | FileKind::Upper { .. }
+        )
+    };
+    if !regular(&input) || !regular(&output) {
+        return Err(Errno::EINVAL);
+    }
+    let read_off = |c: &mut Ctx, p: GuestAddr| -> Result<Option<u64>, Errno> {
+        if p.is_null() {
+            return Ok(None);
+        }
+        let o = i64::from_le_bytes(c.read_array(p)?);
+        Ok(Some(u64::try_from(o).map_err(|_| Errno::EINVAL)?))
+    };
+    let in_off = read_off(c, off_in)?;
+    let out_off = read_off(c, off_out)?;
+    let n = copy_between(&input, in_off, &output, out_off, len)?;
+    for (p, o) in [(off_in, in_off), (off_out, out_off)] {
+        if let Some(o) = o {
+            c.write_bytes(p, &(o + n).to_le_bytes())?;
+        }
+    }
+    Ok(n)
+}
+
+/// The file named by an xattr call: `path` (following a final symlink unless `nofollow`,
+/// for the `l*xattr` calls), or the open file `fd` when there is no path (`f*xattr`).
+fn xattr_target(
+    c: &mut Ctx,
+    fd: GuestFd,
+    path: Option<GuestAddr>,
+    nofollow: bool,
+) -> Result<(), Errno> {
+    let Some(path) = path else {
+        c.proc.fds.get(fd)?;
+        return Ok(());
+    };
+    let path = c.read_path(path)?;
+    let follow = if nofollow {
+        Follow::NotFinal
+    } else {
+        Follow::Final
+    };
+    c.resolve_at(GuestFd(AT_FDCWD), &path, follow)?.existing()?;
+    Ok(())
+}
+
+/// `getxattr`, `lgetxattr`, `fgetxattr`: no extended attributes are stored, so every name is
+/// absent (`ENODATA`, which `ls` and `cp -a` take as "no ACL, no label").
+pub fn sys_getxattr(
+    c: &mut Ctx,
+    fd: GuestFd,
+    path: Option<GuestAddr>,
+    nofollow: bool,
+) -> Result<u64, Errno> {
+    xattr_target(c, fd, path, nofollow)?;
+    Err(Errno::ENODATA)
+}
+
+/// `listxattr` and friends: the empty list.
+pub fn sys_listxattr(
+    c: &mut Ctx,
+    fd: GuestFd,
+    path: Option<GuestAddr>,
+    nofollow: bool,
+) -> Result<u64, Errno> {
+    xattr_target(c, fd, path, nofollow)?;
+    Ok(0)
+}
+
+/// `setxattr`, `removexattr` and friends: refused as by a file system without xattr support.
+pub fn sys_setxattr(
+    c: &mut Ctx,
+    fd: GuestFd,
+    path: Option<GuestAddr>,
+    nofollow: bool,
+) -> Result<u64, Errno> {
+    xattr_target(c, fd, path, nofollow)?;
+    Err(Errno::EOPNOTSUPP)
+}
+
+/// `fadvise64`: access-pattern advice. Files are in memory or read on demand from the host,
+/// so no advice changes anything; the fd and advice are still checked as Linux does.
+pub fn sys_fadvise64(c: &mut Ctx, fd: GuestFd, len: i64, advice: u32) -> Result<u64, Errno> {
+    let file = c.proc.fds.get(fd)?;
+    if matches!(file.borrow().kind, FileKind::Pipe(_)) {
+        return Err(Errno::ESPIPE);
+    }
+    // POSIX_FADV_NORMAL ..= POSIX_FADV_NOREUSE.
+    if advice > 5 || len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
 }

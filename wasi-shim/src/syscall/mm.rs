@@ -68,7 +68,7 @@ pub fn sys_mmap(
             VmaKind::Anonymous
         }
     } else {
-        file_backing(c, fd, offset, len, shared)?
+        file_backing(c, fd, offset, len, shared && prot & PROT_WRITE != 0)?
     };
     let start = if fixed {
         if addr.checked_add(len).is_none_or(|e| e > ADDRESS_SPACE_END) {
@@ -85,26 +85,31 @@ pub fn sys_mmap(
     Ok(start)
 }
 
-/// The bytes of a private mapping of the file open at `fd`, from `offset`.
+/// The bytes of a mapping of the file open at `fd`, from `offset`: private mappings, and
+/// shared ones that can never write (a copy cannot tell them apart, short of seeing later
+/// writes to the file).
 fn file_backing(
     c: &mut Ctx,
     fd: GuestFd,
     offset: u64,
     len: u64,
-    shared: bool,
+    shared_writable: bool,
 ) -> Result<VmaKind, Errno> {
     let file = c.proc.fds.get(fd)?;
     let mut file = file.borrow_mut();
     if !file.readable() {
         return Err(Errno::EACCES);
     }
-    if !matches!(file.kind, FileKind::Host { .. }) {
+    if !matches!(file.kind, FileKind::Host { .. } | FileKind::Upper { .. }) {
         return Err(Errno::ENODEV);
     }
-    if shared {
-        // A shared file mapping must write back to the file; files are read-only for now.
-        // TODO(#overlay): shared mappings of files in the writable layer.
-        return Err(Errno::EACCES);
+    if shared_writable {
+        if !file.writable() {
+            return Err(Errno::EACCES);
+        }
+        // Writes through a shared mapping must reach the file and every other mapping of it.
+        // TODO(#3): shared writable mappings of upper-layer files.
+        return Err(Errno::ENODEV);
     }
     if len > MAX_FILE_MAPPING {
         return Err(Errno::ENOMEM);

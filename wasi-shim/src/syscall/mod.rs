@@ -8,9 +8,10 @@
 
 mod fs;
 mod mm;
+mod pipe;
 mod process;
 mod signal;
-mod time;
+pub(crate) mod time;
 mod tty;
 mod uaccess;
 
@@ -138,10 +139,111 @@ fn lookup(nr: u64) -> Option<Syscall> {
             fs::sys_pread64(c, a.fd(0), a.addr(1), a.u64(2), a.i64(3))
         }),
         nr::PWRITE64 => sys!([Fd, InBuf, Len, Int], |c, a| {
-            fs::sys_pwrite64(c, a.fd(0), a.i64(3))
+            fs::sys_pwrite64(c, a.fd(0), a.addr(1), a.u64(2), a.i64(3))
+        }),
+        nr::PREADV => sys!([Fd, Hex, Int, Int], |c, a| {
+            fs::sys_preadv(c, a.fd(0), a.addr(1), a.i32(2), a.i64(3))
+        }),
+        nr::PWRITEV => sys!([Fd, Hex, Int, Int], |c, a| {
+            fs::sys_pwritev(c, a.fd(0), a.addr(1), a.i32(2), a.i64(3))
         }),
         nr::OPENAT => sys!([Fd, Path, Hex, Hex], |c, a| {
-            fs::sys_openat(c, a.fd(0), a.addr(1), a.u32(2))
+            fs::sys_openat(c, a.fd(0), a.addr(1), a.u32(2), a.u32(3))
+        }),
+        nr::STATX => sys!([Fd, Path, Hex, Hex, Hex], |c, a| {
+            fs::sys_statx(c, a.fd(0), a.addr(1), a.u32(2), a.addr(4))
+        }),
+        nr::GETDENTS64 => sys!([Fd, Hex, Len], |c, a| {
+            fs::sys_getdents64(c, a.fd(0), a.addr(1), a.u64(2))
+        }),
+        nr::MKDIRAT => sys!([Fd, Path, Hex], |c, a| {
+            fs::sys_mkdirat(c, a.fd(0), a.addr(1), a.u32(2))
+        }),
+        nr::UNLINKAT => sys!([Fd, Path, Hex], |c, a| {
+            fs::sys_unlinkat(c, a.fd(0), a.addr(1), a.u32(2))
+        }),
+        nr::RENAMEAT2 => sys!([Fd, Path, Fd, Path, Hex], |c, a| {
+            fs::sys_renameat2(c, a.fd(0), a.addr(1), a.fd(2), a.addr(3), a.u32(4))
+        }),
+        nr::LINKAT => sys!([Fd, Path, Fd, Path, Hex], |c, a| {
+            fs::sys_linkat(c, a.fd(0), a.addr(1), a.fd(2), a.addr(3), a.u32(4))
+        }),
+        nr::SYMLINKAT => sys!([Path, Fd, Path], |c, a| {
+            fs::sys_symlinkat(c, a.addr(0), a.fd(1), a.addr(2))
+        }),
+        nr::FCHMODAT => sys!([Fd, Path, Hex], |c, a| {
+            fs::sys_fchmodat(c, a.fd(0), a.addr(1), a.u32(2), 0)
+        }),
+        nr::FCHMODAT2 => sys!([Fd, Path, Hex, Hex], |c, a| {
+            fs::sys_fchmodat(c, a.fd(0), a.addr(1), a.u32(2), a.u32(3))
+        }),
+        nr::FCHMOD => sys!([Fd, Hex], |c, a| fs::sys_fchmod(c, a.fd(0), a.u32(1))),
+        nr::FCHOWNAT => sys!([Fd, Path, Int, Int, Hex], |c, a| {
+            fs::sys_fchownat(c, a.fd(0), a.addr(1), a.u32(2), a.u32(3), a.u32(4))
+        }),
+        nr::FCHOWN => sys!([Fd, Int, Int], |c, a| fs::sys_fchown(
+            c,
+            a.fd(0),
+            a.u32(1),
+            a.u32(2)
+        )),
+        nr::UTIMENSAT => sys!([Fd, Path, Hex, Hex], |c, a| {
+            fs::sys_utimensat(c, a.fd(0), a.addr(1), a.addr(2), a.u32(3))
+        }),
+        nr::FTRUNCATE => sys!([Fd, Int], |c, a| fs::sys_ftruncate(c, a.fd(0), a.i64(1))),
+        nr::TRUNCATE => sys!([Path, Int], |c, a| fs::sys_truncate(c, a.addr(0), a.i64(1))),
+        nr::FALLOCATE => sys!([Fd, Hex, Int, Int], |c, a| {
+            fs::sys_fallocate(c, a.fd(0), a.u32(1), a.i64(2), a.i64(3))
+        }),
+        nr::FSYNC | nr::FDATASYNC | nr::SYNCFS => sys!([Fd], |c, a| fs::sys_fsync(c, a.fd(0))),
+        nr::SYNC => sys!([], |_, _| Ok(0)),
+        nr::STATFS => sys!([Path, Hex], |c, a| fs::sys_statfs(c, a.addr(0), a.addr(1))),
+        nr::FSTATFS => sys!([Fd, Hex], |c, a| fs::sys_fstatfs(c, a.fd(0), a.addr(1))),
+        nr::UMASK => sys!([Hex], |c, a| fs::sys_umask(c, a.u32(0))),
+        nr::GETXATTR => sys!([Path, Path, Hex, Len], |c, a| {
+            fs::sys_getxattr(c, GuestFd(-1), Some(a.addr(0)), false)
+        }),
+        nr::LGETXATTR => sys!([Path, Path, Hex, Len], |c, a| {
+            fs::sys_getxattr(c, GuestFd(-1), Some(a.addr(0)), true)
+        }),
+        nr::FGETXATTR => sys!([Fd, Path, Hex, Len], |c, a| {
+            fs::sys_getxattr(c, a.fd(0), None, false)
+        }),
+        nr::LISTXATTR => sys!([Path, Hex, Len], |c, a| {
+            fs::sys_listxattr(c, GuestFd(-1), Some(a.addr(0)), false)
+        }),
+        nr::LLISTXATTR => sys!([Path, Hex, Len], |c, a| {
+            fs::sys_listxattr(c, GuestFd(-1), Some(a.addr(0)), true)
+        }),
+        nr::FLISTXATTR => sys!([Fd, Hex, Len], |c, a| {
+            fs::sys_listxattr(c, a.fd(0), None, false)
+        }),
+        nr::SETXATTR | nr::REMOVEXATTR => sys!([Path, Path], |c, a| {
+            fs::sys_setxattr(c, GuestFd(-1), Some(a.addr(0)), false)
+        }),
+        nr::LSETXATTR | nr::LREMOVEXATTR => sys!([Path, Path], |c, a| {
+            fs::sys_setxattr(c, GuestFd(-1), Some(a.addr(0)), true)
+        }),
+        nr::FSETXATTR | nr::FREMOVEXATTR => sys!([Fd, Path], |c, a| {
+            fs::sys_setxattr(c, a.fd(0), None, false)
+        }),
+        nr::FADVISE64 => sys!([Fd, Int, Int, Int], |c, a| {
+            fs::sys_fadvise64(c, a.fd(0), a.i64(2), a.u32(3))
+        }),
+        nr::FLOCK => sys!([Fd, Hex], |c, a| fs::sys_flock(c, a.fd(0), a.u32(1))),
+        nr::SENDFILE => sys!([Fd, Fd, Hex, Len], |c, a| {
+            fs::sys_sendfile(c, a.fd(0), a.fd(1), a.addr(2), a.u64(3))
+        }),
+        nr::COPY_FILE_RANGE => sys!([Fd, Hex, Fd, Hex, Len, Hex], |c, a| {
+            fs::sys_copy_file_range(
+                c,
+                a.fd(0),
+                a.addr(1),
+                a.fd(2),
+                a.addr(3),
+                a.u64(4),
+                a.u32(5),
+            )
         }),
         nr::CLOSE => sys!([Fd], |c, a| fs::sys_close(c, a.fd(0))),
         nr::LSEEK => sys!([Fd, Int, Int], |c, a| fs::sys_lseek(
@@ -185,6 +287,19 @@ fn lookup(nr: u64) -> Option<Syscall> {
             a.u32(1),
             a.addr(2)
         )),
+        nr::PIPE2 => sys!([Hex, Hex], |c, a| pipe::sys_pipe2(c, a.addr(0), a.u32(1))),
+        nr::PPOLL => sys!([Hex, Int, Hex, Hex, Len], |c, a| {
+            pipe::sys_ppoll(c, a.addr(0), a.u64(1), a.addr(2), a.addr(3), a.u64(4))
+        }),
+        nr::PSELECT6 => sys!([Int, Hex, Hex, Hex, Hex, Hex], |c, a| {
+            pipe::sys_pselect6(
+                c,
+                a.i32(0),
+                [a.addr(1), a.addr(2), a.addr(3)],
+                a.addr(4),
+                a.addr(5),
+            )
+        }),
         // Memory.
         nr::BRK => sys!([Hex], |c, a| mm::sys_brk(c, a.u64(0))),
         nr::MMAP => sys!([Hex, Len, Hex, Hex, Fd, Hex], |c, a| {
@@ -218,11 +333,109 @@ fn lookup(nr: u64) -> Option<Syscall> {
             a.u64(0),
             a.u64(1)
         )),
+        nr::CLONE => sys!([Hex, Hex, Hex, Hex, Hex], |c, a| {
+            process::sys_clone(c, a.u64(0), a.u64(1), a.addr(2), a.u64(3), a.addr(4))
+        }),
+        // glibc falls back to clone.
+        nr::CLONE3 => sys!([Hex, Len], |_, _| Err(Errno::ENOSYS)),
+        nr::EXECVE => sys!([Path, Hex, Hex], |c, a| process::sys_execve(
+            c,
+            a.addr(0),
+            a.addr(1),
+            a.addr(2)
+        )),
+        nr::EXECVEAT => sys!([Fd, Path, Hex, Hex, Hex], |c, a| {
+            process::sys_execveat(c, a.fd(0), a.addr(1), a.addr(2), a.addr(3), a.u32(4))
+        }),
+        nr::WAIT4 => sys!([Int, Hex, Hex, Hex], |c, a| process::sys_wait4(
+            c,
+            a.i32(0),
+            a.addr(1),
+            a.u32(2),
+            a.addr(3)
+        )),
+        nr::WAITID => sys!([Int, Int, Hex, Hex, Hex], |c, a| {
+            process::sys_waitid(c, a.u32(0), a.i32(1), a.addr(2), a.u32(3), a.addr(4))
+        }),
+        nr::SETPGID => sys!([Int, Int], |c, a| process::sys_setpgid(
+            c,
+            a.i32(0),
+            a.i32(1)
+        )),
+        nr::GETPGID => sys!([Int], |c, a| process::sys_getpgid(c, a.i32(0))),
+        nr::GETSID => sys!([Int], |c, a| process::sys_getsid(c, a.i32(0))),
+        nr::SETSID => sys!([], |c, _| process::sys_setsid(c)),
+        nr::GETRUSAGE => sys!([Int, Hex], |c, a| process::sys_getrusage(
+            c,
+            a.i32(0),
+            a.addr(1)
+        )),
+        nr::TIMES => sys!([Hex], |c, a| process::sys_times(c, a.addr(0))),
         nr::GETPID => sys!([], |c, _| Ok(u64::from(c.proc.pid))),
         nr::GETPPID => sys!([], |c, _| Ok(u64::from(c.proc.ppid))),
         nr::GETTID => sys!([], |c, _| Ok(u64::from(c.thread.tid))),
-        // Everyone is root until the bundle carries the image's user.
-        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => sys!([], |_, _| Ok(0)),
+        // Everyone is root until the bundle carries the image's user; set*id is stored.
+        nr::GETUID => sys!([], |c, _| Ok(u64::from(c.proc.uids[0]))),
+        nr::GETEUID => sys!([], |c, _| Ok(u64::from(c.proc.uids[1]))),
+        nr::GETGID => sys!([], |c, _| Ok(u64::from(c.proc.gids[0]))),
+        nr::GETEGID => sys!([], |c, _| Ok(u64::from(c.proc.gids[1]))),
+        nr::SETUID => sys!([Int], |c, a| process::sys_setresuid(
+            c,
+            a.i32(0),
+            a.i32(0),
+            a.i32(0)
+        )),
+        nr::SETGID => sys!([Int], |c, a| process::sys_setresgid(
+            c,
+            a.i32(0),
+            a.i32(0),
+            a.i32(0)
+        )),
+        nr::SETREUID => sys!([Int, Int], |c, a| process::sys_setresuid(
+            c,
+            a.i32(0),
+            a.i32(1),
+            -1
+        )),
+        nr::SETREGID => sys!([Int, Int], |c, a| process::sys_setresgid(
+            c,
+            a.i32(0),
+            a.i32(1),
+            -1
+        )),
+        nr::SETRESUID => sys!([Int, Int, Int], |c, a| process::sys_setresuid(
+            c,
+            a.i32(0),
+            a.i32(1),
+            a.i32(2)
+        )),
+        nr::SETRESGID => sys!([Int, Int, Int], |c, a| process::sys_setresgid(
+            c,
+            a.i32(0),
+            a.i32(1),
+            a.i32(2)
+        )),
+        nr::GETRESUID => sys!([Hex, Hex, Hex], |c, a| {
+            let ids = c.proc.uids;
+            process::sys_getresid(c, ids, [a.addr(0), a.addr(1), a.addr(2)])
+        }),
+        nr::GETRESGID => sys!([Hex, Hex, Hex], |c, a| {
+            let ids = c.proc.gids;
+            process::sys_getresid(c, ids, [a.addr(0), a.addr(1), a.addr(2)])
+        }),
+        // The fs ids follow the effective ones; the call returns the old value.
+        nr::SETFSUID => sys!([Int], |c, _| Ok(u64::from(c.proc.uids[1]))),
+        nr::SETFSGID => sys!([Int], |c, _| Ok(u64::from(c.proc.gids[1]))),
+        nr::GETGROUPS => sys!([Int, Hex], |c, a| process::sys_getgroups(
+            c,
+            a.i32(0),
+            a.addr(1)
+        )),
+        nr::SETGROUPS => sys!([Int, Hex], |c, a| process::sys_setgroups(
+            c,
+            a.i32(0),
+            a.addr(1)
+        )),
         nr::UNAME => sys!([Hex], |c, a| process::sys_uname(c, a.addr(0))),
         nr::PRLIMIT64 => sys!([Int, Int, Hex, Hex], |c, a| {
             process::sys_prlimit64(c, a.i32(0), a.u32(1), a.addr(2), a.addr(3))
@@ -253,7 +466,7 @@ fn lookup(nr: u64) -> Option<Syscall> {
         nr::SCHED_GETAFFINITY => sys!([Int, Len, Hex], |c, a| {
             process::sys_sched_getaffinity(c, a.i32(0), a.u64(1), a.addr(2))
         }),
-        nr::SCHED_YIELD => sys!([], |_, _| Ok(0)),
+        nr::SCHED_YIELD => sys!([], |c, _| process::sys_sched_yield(c)),
         nr::RISCV_HWPROBE => sys!([Hex, Len, Len, Hex, Hex], |c, a| {
             process::sys_riscv_hwprobe(c, a.addr(0), a.u64(1), a.u64(2), a.addr(3), a.u64(4))
         }),
@@ -267,6 +480,31 @@ fn lookup(nr: u64) -> Option<Syscall> {
         nr::SIGALTSTACK => sys!([Hex, Hex], |c, a| signal::sys_sigaltstack(
             c,
             a.addr(0),
+            a.addr(1)
+        )),
+        nr::RT_SIGRETURN => sys!([], |c, _| signal::sys_rt_sigreturn(c)),
+        nr::RT_SIGPENDING => sys!([Hex, Len], |c, a| signal::sys_rt_sigpending(
+            c,
+            a.addr(0),
+            a.u64(1)
+        )),
+        nr::RT_SIGSUSPEND => sys!([Hex, Len], |c, a| signal::sys_rt_sigsuspend(
+            c,
+            a.addr(0),
+            a.u64(1)
+        )),
+        nr::RT_SIGTIMEDWAIT => sys!([Hex, Hex, Hex, Len], |c, a| {
+            signal::sys_rt_sigtimedwait(c, a.addr(0), a.addr(1), a.addr(2), a.u64(3))
+        }),
+        nr::SETITIMER => sys!([Int, Hex, Hex], |c, a| signal::sys_setitimer(
+            c,
+            a.i32(0),
+            a.addr(1),
+            a.addr(2)
+        )),
+        nr::GETITIMER => sys!([Int, Hex], |c, a| signal::sys_getitimer(
+            c,
+            a.i32(0),
             a.addr(1)
         )),
         nr::KILL => sys!([Int, Signal], |c, a| signal::sys_kill(
@@ -302,9 +540,13 @@ fn lookup(nr: u64) -> Option<Syscall> {
             a.addr(0),
             a.addr(1)
         )),
-        nr::NANOSLEEP => sys!([Hex, Hex], |c, a| time::sys_nanosleep(c, a.addr(0))),
+        nr::NANOSLEEP => sys!([Hex, Hex], |c, a| time::sys_nanosleep(
+            c,
+            a.addr(0),
+            a.addr(1)
+        )),
         nr::CLOCK_NANOSLEEP => sys!([Int, Hex, Hex, Hex], |c, a| {
-            time::sys_clock_nanosleep(c, a.i32(0), a.u32(1), a.addr(2))
+            time::sys_clock_nanosleep(c, a.i32(0), a.u32(1), a.addr(2), a.addr(3))
         }),
         _ => None,
     }
@@ -320,10 +562,17 @@ pub fn dispatch(ctx: &mut Ctx) {
         .kernel
         .trace
         .then(|| format_call(ctx, nr, entry.as_ref(), &args));
-    let result = match &entry {
+    let mut result = match &entry {
         Some(e) => (e.run)(ctx, &args),
         None => Err(Errno::ENOSYS),
     };
+    // A blocking pipe that cannot move data now parks the thread; the call runs again.
+    if result == Err(Errno::EAGAIN)
+        && matches!(nr, nr::READ | nr::READV | nr::WRITE | nr::WRITEV)
+        && pipe::block_on_pipe(ctx, args.fd(0))
+    {
+        result = Ok(0);
+    }
     if ctx.proc.exit.is_some() || ctx.thread.exited || ctx.thread.wait.is_some() {
         // The thread is gone or blocked: there is no return value (yet).
         if let Some(call) = call {

@@ -1,6 +1,7 @@
-//! Signal syscalls: dispositions (`rt_sigaction`), the mask (`rt_sigprocmask`), the alternate
-//! stack (`sigaltstack`) and sending (`kill`, `tkill`, `tgkill`). What happens to a signal once
-//! sent is [`crate::signal`].
+//! Signal syscalls: dispositions (`rt_sigaction`), the mask (`rt_sigprocmask`,
+//! `rt_sigpending`, `rt_sigsuspend`), the alternate stack (`sigaltstack`), sending (`kill`,
+//! `tkill`, `tgkill`), the return from a handler (`rt_sigreturn`) and `ITIMER_REAL`
+//! (`setitimer`, `getitimer`). What happens to a signal once sent is [`crate::signal`].
 
 use super::{Ctx, GuestAddr};
 use crate::abi::Errno;
@@ -8,7 +9,11 @@ use crate::abi::signal::{
     MINSIGSTKSZ, NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSET_SIZE, SIGSTOP,
     SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, SigAction, StackT, UAPI_SA_FLAGS, UNBLOCKABLE,
 };
-use crate::signal;
+use crate::abi::signal::{SI_TKILL, SI_USER, SIGSEGV, SigInfo, sigmask};
+use crate::abi::time::{CLOCK_MONOTONIC, ITIMER_REAL, Timespec, Timeval};
+use crate::signal::{self, frame_riscv64};
+use crate::syscall::time::now_ns;
+use crate::task::{ExitStatus, Process, Wait, WaitOn};
 use ctr2wasm_emulator::riscv64::reg::SP;
 
 /// A signal number from a syscall argument: 1..=64, else `EINVAL`.
@@ -50,8 +55,17 @@ pub fn sys_rt_sigaction(
     }
     if let Some(a) = new {
         c.proc.sigactions[i] = a;
-        // Setting SIG_IGN (or SIG_DFL for an ignored-by-default signal) discards it if pending.
-        signal::act_on_pending(c.kernel, c.proc, c.thread);
+        // Setting SIG_IGN (or SIG_DFL for an ignored-by-default signal) discards it if pending,
+        // in every thread (`do_sigaction`).
+        if signal::is_ignored(c.proc, sig) {
+            let bit = sigmask(sig);
+            c.proc.pending &= !bit;
+            c.thread.pending &= !bit;
+            let me = c.proc.pid;
+            for t in c.kernel.tasks.threads.values_mut().filter(|t| t.tgid == me) {
+                t.pending &= !bit;
+            }
+        }
     }
     Ok(0)
 }
@@ -80,7 +94,6 @@ pub fn sys_rt_sigprocmask(
     if !oldset.is_null() {
         c.write_bytes(oldset, &old.to_le_bytes())?;
     }
-    signal::act_on_pending(c.kernel, c.proc, c.thread);
     Ok(0)
 }
 
@@ -134,13 +147,49 @@ pub fn sys_sigaltstack(c: &mut Ctx, ss: GuestAddr, old: GuestAddr) -> Result<u64
     Ok(0)
 }
 
-/// `kill(pid, sig)`: only this process exists; pid 0, -1 and our own pid reach it.
+/// `kill(pid, sig)`: one process (`pid > 0`), the caller's process group (0), every process
+/// but init and the caller (-1), or process group `-pid`.
 pub fn sys_kill(c: &mut Ctx, pid: i32, sig: i32) -> Result<u64, Errno> {
-    let me = c.proc.pid as i32;
-    if !(pid == me || pid == 0 || pid == -1 || pid == -me) {
+    let sig = if sig == 0 { 0 } else { valid_signal(sig)? };
+    let me = c.proc.pid;
+    let info = SigInfo {
+        code: SI_USER,
+        pid: me,
+        ..SigInfo::default()
+    };
+    let my_pgid = c.proc.pgid;
+    let target = |p: &Process| -> bool {
+        match pid {
+            0 => p.pgid == my_pgid,
+            -1 => p.pid != 1 && p.pid != me,
+            p_ if p_ < 0 => p.pgid == p_.unsigned_abs(),
+            p_ => p.pid == p_ as u32,
+        }
+    };
+    let mut found = false;
+    if target(c.proc) {
+        found = true;
+        if sig != 0 {
+            signal::send_process(c.proc, sig, info);
+        }
+    }
+    for (&other, p) in &c.kernel.tasks.procs {
+        if other == me {
+            continue;
+        }
+        let mut p = p.borrow_mut();
+        if !target(&p) || (p.zombie && pid <= 0) {
+            continue;
+        }
+        found = true;
+        if sig != 0 && !p.zombie {
+            signal::send_process(&mut p, sig, info);
+        }
+    }
+    if !found {
         return Err(Errno::ESRCH);
     }
-    send(c, sig)
+    Ok(0)
 }
 
 /// `tgkill(tgid, tid, sig)`; `tkill` passes `tgid = -1`.
@@ -148,18 +197,196 @@ pub fn sys_tgkill(c: &mut Ctx, tgid: i32, tid: i32, sig: i32) -> Result<u64, Err
     if tid <= 0 || (tgid != -1 && tgid <= 0) {
         return Err(Errno::EINVAL);
     }
-    if tid != c.thread.tid as i32 || (tgid != -1 && tgid != c.proc.pid as i32) {
+    let sig = if sig == 0 { 0 } else { valid_signal(sig)? };
+    let info = SigInfo {
+        code: SI_TKILL,
+        pid: c.proc.pid,
+        ..SigInfo::default()
+    };
+    let tid = tid as u32;
+    if tid == c.thread.tid {
+        if tgid != -1 && tgid as u32 != c.proc.pid {
+            return Err(Errno::ESRCH);
+        }
+        if sig != 0 {
+            signal::send_thread(c.proc, c.thread, sig, info);
+        }
+        return Ok(0);
+    }
+    let Some(t) = c.kernel.tasks.threads.get_mut(&tid) else {
+        return Err(Errno::ESRCH);
+    };
+    if tgid != -1 && tgid as u32 != t.tgid {
         return Err(Errno::ESRCH);
     }
-    send(c, sig)
-}
-
-fn send(c: &mut Ctx, sig: i32) -> Result<u64, Errno> {
-    // Signal 0 only checks that the target exists.
     if sig == 0 {
         return Ok(0);
     }
-    let sig = valid_signal(sig)?;
-    signal::send(c.kernel, c.proc, c.thread, sig);
+    if t.tgid == c.proc.pid {
+        signal::send_thread(c.proc, t, sig, info);
+    } else if let Some(p) = c.kernel.tasks.procs.get(&t.tgid) {
+        signal::send_thread(&p.borrow(), t, sig, info);
+    }
     Ok(0)
+}
+
+/// `rt_sigreturn`: back from a handler to the interrupted code. The syscall return path adds
+/// 4 to the pc and stores the result in `a0`, so the restored pc is pre-biased and the
+/// restored `a0` returned.
+pub fn sys_rt_sigreturn(c: &mut Ctx) -> Result<u64, Errno> {
+    match frame_riscv64::restore(c.proc, c.thread) {
+        Ok(a0) => {
+            c.thread.hart.pc = c.thread.hart.pc.wrapping_sub(4);
+            Ok(a0)
+        }
+        Err(_) => {
+            // `force_sig(SIGSEGV)`: a frame that cannot be read kills the process.
+            c.proc.exit = Some(ExitStatus::Signaled(SIGSEGV));
+            Ok(0)
+        }
+    }
+}
+
+pub fn sys_rt_sigpending(c: &mut Ctx, set: GuestAddr, sigsetsize: u64) -> Result<u64, Errno> {
+    if sigsetsize > SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let pending = (c.proc.pending | c.thread.pending) & c.thread.sigmask;
+    let b = pending.to_le_bytes();
+    c.write_bytes(set, &b[..sigsetsize as usize])?;
+    Ok(0)
+}
+
+/// `rt_sigsuspend(mask)`: waits with `mask` for a signal that runs a handler; the old mask
+/// comes back when the handler returns. Always `EINTR`.
+pub fn sys_rt_sigsuspend(c: &mut Ctx, set: GuestAddr, sigsetsize: u64) -> Result<u64, Errno> {
+    if sigsetsize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mask = u64::from_le_bytes(c.read_array(set)?);
+    c.thread.saved_mask = Some(c.thread.sigmask);
+    c.thread.sigmask = mask & !UNBLOCKABLE;
+    c.kernel.tasks.park(
+        c.thread,
+        Wait {
+            on: WaitOn::Signal,
+            deadline_ns: None,
+            restartable: false,
+        },
+    );
+    Ok(0)
+}
+
+/// `rt_sigtimedwait(set, info, timeout)`: takes a pending signal of `set` (normally blocked)
+/// without running its handler, waiting for one up to `timeout`.
+pub fn sys_rt_sigtimedwait(
+    c: &mut Ctx,
+    set: GuestAddr,
+    info: GuestAddr,
+    timeout: GuestAddr,
+    sigsetsize: u64,
+) -> Result<u64, Errno> {
+    if sigsetsize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let set = u64::from_le_bytes(c.read_array(set)?) & !UNBLOCKABLE;
+    let timeout_ns = if timeout.is_null() {
+        None
+    } else {
+        Some(
+            Timespec::from_bytes(&c.read_array(timeout)?)
+                .to_ns()
+                .ok_or(Errno::EINVAL)?,
+        )
+    };
+    let ready = (c.proc.pending | c.thread.pending) & set;
+    if ready != 0 {
+        let sig = ready.trailing_zeros() + 1;
+        let bit = sigmask(sig);
+        let si = if c.thread.pending & bit != 0 {
+            c.thread.pending &= !bit;
+            c.thread.siginfo[sig as usize - 1]
+        } else {
+            c.proc.pending &= !bit;
+            c.proc.siginfo[sig as usize - 1]
+        };
+        if !info.is_null() {
+            c.write_bytes(info, &si.to_bytes(sig))?;
+        }
+        return Ok(u64::from(sig));
+    }
+    if timeout_ns == Some(0) {
+        return Err(Errno::EAGAIN);
+    }
+    let now = now_ns(c.kernel, CLOCK_MONOTONIC);
+    c.kernel.tasks.park(
+        c.thread,
+        Wait {
+            on: WaitOn::SigWait { set },
+            deadline_ns: timeout_ns.map(|t| now.saturating_add(t)),
+            restartable: false,
+        },
+    );
+    Ok(0)
+}
+
+/// `setitimer(ITIMER_REAL, new, old)` (and `alarm` in libc): `SIGALRM` at the deadline, then
+/// every interval. The virtual and profiling timers count CPU time, which we do not.
+pub fn sys_setitimer(
+    c: &mut Ctx,
+    which: i32,
+    new: GuestAddr,
+    old: GuestAddr,
+) -> Result<u64, Errno> {
+    if which != ITIMER_REAL {
+        return Err(if (0..=2).contains(&which) {
+            Errno::ENOSYS
+        } else {
+            Errno::EINVAL
+        });
+    }
+    let now = now_ns(c.kernel, CLOCK_MONOTONIC);
+    let set = if new.is_null() {
+        None
+    } else {
+        let b: [u8; 32] = c.read_array(new)?;
+        let interval = Timeval::from_bytes(&b[..16]).to_ns().ok_or(Errno::EINVAL)?;
+        let value = Timeval::from_bytes(&b[16..]).to_ns().ok_or(Errno::EINVAL)?;
+        Some((value != 0).then(|| (now.saturating_add(value), interval)))
+    };
+    if !old.is_null() {
+        let b = itimerval_bytes(c.proc.itimer_real, now);
+        c.write_bytes(old, &b)?;
+    }
+    if let Some(t) = set {
+        c.proc.itimer_real = t;
+    }
+    Ok(0)
+}
+
+pub fn sys_getitimer(c: &mut Ctx, which: i32, cur: GuestAddr) -> Result<u64, Errno> {
+    if which != ITIMER_REAL {
+        return Err(if (0..=2).contains(&which) {
+            Errno::ENOSYS
+        } else {
+            Errno::EINVAL
+        });
+    }
+    let now = now_ns(c.kernel, CLOCK_MONOTONIC);
+    let b = itimerval_bytes(c.proc.itimer_real, now);
+    c.write_bytes(cur, &b)?;
+    Ok(0)
+}
+
+/// `struct itimerval` for a timer due at `at` (monotonic ns) with reload `interval`.
+fn itimerval_bytes(timer: Option<(u64, u64)>, now: u64) -> [u8; 32] {
+    let (left, interval) = match timer {
+        // A due timer not yet fired still reads as a tiny remainder, never as disarmed.
+        Some((at, interval)) => (at.saturating_sub(now).max(1000), interval),
+        None => (0, 0),
+    };
+    let mut b = [0u8; 32];
+    b[..16].copy_from_slice(&Timeval::from_ns(interval).to_bytes());
+    b[16..].copy_from_slice(&Timeval::from_ns(left).to_bytes());
+    b
 }

@@ -14,7 +14,8 @@ use crate::abi::time::{
     CLOCK_THREAD_CPUTIME_ID, COARSE_RESOLUTION_NS, TIMER_ABSTIME, TIMEZONE_UTC, Timespec, Timeval,
 };
 use crate::kernel::Kernel;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::task::{Wait, WaitOn};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Guest instructions per nanosecond of CPU time reported (a nominal 1 GHz hart).
 const INSTRUCTIONS_PER_NS: u64 = 1;
@@ -34,8 +35,8 @@ pub fn now_ns(kernel: &Kernel, clock: u32) -> u64 {
     }
 }
 
-/// A clock id from a syscall argument. Negative ids name other processes' or threads' CPU
-/// clocks, which need a process table. TODO(#tasks): per-pid CPU clocks.
+/// A clock id from a syscall argument. TODO(#3): negative ids, other processes' and threads'
+/// CPU clocks (`clock_getcpuclockid`).
 fn clock_id(clock: i32) -> Result<u32, Errno> {
     match u32::try_from(clock) {
         Ok(
@@ -55,9 +56,8 @@ fn clock_id(clock: i32) -> Result<u32, Errno> {
 
 fn clock_ns(c: &Ctx, clock: u32) -> u64 {
     match clock {
-        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => {
-            c.thread.hart.instret / INSTRUCTIONS_PER_NS
-        }
+        CLOCK_PROCESS_CPUTIME_ID => super::process::process_instret(c) / INSTRUCTIONS_PER_NS,
+        CLOCK_THREAD_CPUTIME_ID => c.thread.hart.instret / INSTRUCTIONS_PER_NS,
         _ => now_ns(c.kernel, clock),
     }
 }
@@ -96,16 +96,21 @@ pub fn sys_gettimeofday(c: &mut Ctx, tv: GuestAddr, tz: GuestAddr) -> Result<u64
     Ok(0)
 }
 
-/// Blocks the host until `clock` reads at least `deadline_ns`.
-pub fn sleep_until(kernel: &Kernel, clock: u32, deadline_ns: u64) {
-    loop {
-        let now = now_ns(kernel, clock);
-        if now >= deadline_ns {
-            return;
-        }
-        // TODO(#tasks): park the task instead and let the scheduler run others.
-        std::thread::sleep(Duration::from_nanos(deadline_ns - now));
-    }
+/// Parks the thread until `clock` reads `deadline_ns`. The scheduler keeps deadlines on the
+/// monotonic clock, so a `CLOCK_REALTIME` deadline is converted now (a later jump of the wall
+/// clock does not move it).
+fn sleep_until(c: &mut Ctx, clock: u32, deadline_ns: u64, rem: GuestAddr) {
+    let now = now_ns(c.kernel, CLOCK_MONOTONIC);
+    let left = deadline_ns.saturating_sub(now_ns(c.kernel, clock));
+    c.kernel.tasks.park(
+        c.thread,
+        Wait {
+            on: WaitOn::Sleep { rem: rem.0 },
+            deadline_ns: Some(now.saturating_add(left)),
+            // `nanosleep` returns EINTR whatever SA_RESTART says.
+            restartable: false,
+        },
+    );
 }
 
 fn read_timespec_ns(c: &mut Ctx, at: GuestAddr) -> Result<u64, Errno> {
@@ -114,12 +119,12 @@ fn read_timespec_ns(c: &mut Ctx, at: GuestAddr) -> Result<u64, Errno> {
         .ok_or(Errno::EINVAL)
 }
 
-/// `nanosleep(req, rem)`: `rem` is written only when a signal interrupts the sleep, which
-/// cannot happen yet.
-pub fn sys_nanosleep(c: &mut Ctx, req: GuestAddr) -> Result<u64, Errno> {
+/// `nanosleep(req, rem)`: other threads run meanwhile; a signal ends it with `EINTR` and the
+/// time left in `rem`.
+pub fn sys_nanosleep(c: &mut Ctx, req: GuestAddr, rem: GuestAddr) -> Result<u64, Errno> {
     let ns = read_timespec_ns(c, req)?;
     let deadline = now_ns(c.kernel, CLOCK_MONOTONIC).saturating_add(ns);
-    sleep_until(c.kernel, CLOCK_MONOTONIC, deadline);
+    sleep_until(c, CLOCK_MONOTONIC, deadline, rem);
     Ok(0)
 }
 
@@ -128,21 +133,23 @@ pub fn sys_clock_nanosleep(
     clock: i32,
     flags: u32,
     req: GuestAddr,
+    rem: GuestAddr,
 ) -> Result<u64, Errno> {
     let clock = clock_id(clock)?;
     if clock == CLOCK_THREAD_CPUTIME_ID {
         return Err(Errno::EINVAL);
     }
-    // Sleeping on a CPU clock of a single-threaded process that is asleep never ends.
+    // TODO(#3): a sleep on the process CPU clock needs a deadline in instructions.
     if clock == CLOCK_PROCESS_CPUTIME_ID {
         return Err(Errno::EOPNOTSUPP);
     }
     let ns = read_timespec_ns(c, req)?;
-    let deadline = if flags & TIMER_ABSTIME != 0 {
-        ns
+    // An absolute sleep has no remaining time to report.
+    let (deadline, rem) = if flags & TIMER_ABSTIME != 0 {
+        (ns, GuestAddr(0))
     } else {
-        now_ns(c.kernel, clock).saturating_add(ns)
+        (now_ns(c.kernel, clock).saturating_add(ns), rem)
     };
-    sleep_until(c.kernel, clock, deadline);
+    sleep_until(c, clock, deadline, rem);
     Ok(0)
 }

@@ -5,13 +5,19 @@
 use super::{Ctx, GuestAddr};
 use crate::abi::Errno;
 use crate::abi::termios::{
-    TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ, Termios,
-    Winsize,
+    FIONREAD, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ,
+    Termios, Winsize,
 };
 use crate::task::fd::GuestFd;
 
 pub fn sys_ioctl(c: &mut Ctx, fd: GuestFd, request: u32, arg: GuestAddr) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
+    if request == FIONREAD
+        && let Some(n) = super::pipe::pipe_fionread(c, fd)
+    {
+        c.write_bytes(arg, &(n as u32).to_le_bytes())?;
+        return Ok(0);
+    }
     if !file.borrow().is_terminal() {
         return Err(Errno::ENOTTY);
     }

@@ -91,6 +91,24 @@ impl FdTable {
         }
     }
 
+    /// The open fds in increasing order (`/proc/self/fd`).
+    pub fn open_fds(&self) -> impl Iterator<Item = GuestFd> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .map(|(i, _)| GuestFd(i as i32))
+    }
+
+    /// Closes every fd marked close-on-exec (`execve`).
+    pub fn close_on_exec(&mut self) {
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|s| s.cloexec) {
+                *slot = None;
+            }
+        }
+    }
+
     fn slot(&self, fd: GuestFd) -> Result<&Slot, Errno> {
         let i = usize::try_from(fd.0).map_err(|_| Errno::EBADF)?;
         self.slots

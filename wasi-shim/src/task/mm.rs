@@ -42,6 +42,8 @@ pub enum VmaKind {
     Stack,
     /// A private file mapping (an ELF segment, or `mmap` of a rootfs file).
     File(FileBacking),
+    /// The kernel's page with the signal return trampoline (`[vdso]` in `/proc/self/maps`).
+    Vdso(FileBacking),
 }
 
 #[derive(Clone, Debug)]
@@ -81,6 +83,17 @@ impl Mm {
             mmap_base: STACK_TOP - gap,
             brk_start: 0,
             brk: 0,
+        }
+    }
+
+    /// A copy-on-write copy for `fork`: the same mappings over [`AddressSpace::fork`].
+    pub fn fork(&mut self) -> Mm {
+        Mm {
+            space: self.space.fork(),
+            vmas: self.vmas.clone(),
+            mmap_base: self.mmap_base,
+            brk_start: self.brk_start,
+            brk: self.brk,
         }
     }
 
@@ -354,8 +367,12 @@ impl Mm {
     /// Maps `[a, b)` fresh with `vma`'s protection and fills file-backed bytes; `vstart` is
     /// the address `vma`'s backing data starts at.
     fn populate(&mut self, a: u64, b: u64, vstart: u64, vma: &Vma) {
-        self.space.map(a, b - a, vma.prot);
-        if let VmaKind::File(f) = &vma.kind {
+        if matches!(vma.kind, VmaKind::SharedAnonymous) {
+            self.space.map_shared(a, b - a, vma.prot);
+        } else {
+            self.space.map(a, b - a, vma.prot);
+        }
+        if let VmaKind::File(f) | VmaKind::Vdso(f) = &vma.kind {
             let skip = usize::try_from(a - vstart).unwrap_or(usize::MAX);
             let want = usize::try_from(b - a).unwrap_or(usize::MAX);
             let from = f.start.saturating_add(skip).min(f.data.len());

@@ -1,15 +1,24 @@
-//! The guest's file-system view: one path walk ([`path`]), the `/proc` mount ([`procfs`]) and
+//! The guest's file-system view: one path walk ([`path`]), the writable layer over the rootfs
+//! ([`overlay`]), the `/dev` ([`devfs`]) and `/proc` ([`procfs`]) mounts, pipes ([`pipe`]) and
 //! open file descriptions ([`file`]).
 //!
-//! For now `/` is a host directory (the unpacked rootfs, or a WASI preopen) served read-only,
-//! and `/proc` is mounted over it. Guest paths ([`GuestPathBuf`]) and host paths
-//! ([`std::path::PathBuf`]) are distinct types and only [`path`] turns one into the other.
+//! `/` is a host directory (the unpacked rootfs, or a WASI preopen) that is only ever read,
+//! under an in-memory upper layer that takes every change; `/proc` is mounted over it, and
+//! `/dev` is a directory of the upper layer. Guest paths ([`GuestPathBuf`]) and host paths
+//! ([`std::path::PathBuf`]) are distinct types and only [`Vfs::host_path`] turns one into the
+//! other.
 
+pub mod devfs;
 pub mod file;
+pub mod overlay;
 pub mod path;
+pub mod pipe;
 pub mod procfs;
 
+use crate::abi::fs::S_IFDIR;
+use overlay::{Content, Upper};
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// A normalised absolute guest path: starts with `/`, no `.`, `..`, empty components or
 /// trailing slash (except the root itself).
@@ -22,7 +31,9 @@ impl GuestPathBuf {
     }
 
     /// Builds the path from already-validated components (no `/`, not empty, not `.`/`..`).
-    fn from_components<'a>(components: impl IntoIterator<Item = &'a [u8]>) -> GuestPathBuf {
+    pub(crate) fn from_components<'a>(
+        components: impl IntoIterator<Item = &'a [u8]>,
+    ) -> GuestPathBuf {
         let mut p = Vec::new();
         for c in components {
             p.push(b'/');
@@ -31,6 +42,16 @@ impl GuestPathBuf {
         if p.is_empty() {
             p.push(b'/');
         }
+        GuestPathBuf(p)
+    }
+
+    /// The path of `name` inside this directory (`name` is one component).
+    pub fn join(&self, name: &[u8]) -> GuestPathBuf {
+        let mut p = self.0.clone();
+        if p != b"/" {
+            p.push(b'/');
+        }
+        p.extend_from_slice(name);
         GuestPathBuf(p)
     }
 
@@ -50,13 +71,39 @@ impl GuestPathBuf {
 
 /// The mounted file systems.
 pub struct Vfs {
-    /// Host directory holding the image's root file system.
+    /// Host directory holding the image's root file system (the lower layer, never written).
     root: PathBuf,
+    /// Everything the guest changed.
+    upper: Upper,
+    /// When the machine started (`/proc/uptime`).
+    pub booted: Instant,
 }
 
 impl Vfs {
+    /// Mounts `root` read-only under an empty upper layer, with `/dev`, and `/tmp` when the
+    /// image has none. Nothing of the host tree is read beyond `/tmp`'s existence.
     pub fn new(root: PathBuf) -> Vfs {
-        Vfs { root }
+        let mut upper = Upper::default();
+        devfs::populate(&mut upper);
+        let tmp = GuestPathBuf(b"/tmp".to_vec());
+        if std::fs::symlink_metadata(root.join("tmp")).is_err() {
+            let dir = upper.new_inode(S_IFDIR | 0o1777, Content::Dir { opaque: true });
+            upper.insert(&tmp, dir);
+        }
+        Vfs {
+            root,
+            upper,
+            booted: Instant::now(),
+        }
+    }
+
+    /// The host path of the lower file at `components` (all validated by the walk).
+    fn host_path<'a>(&self, components: impl IntoIterator<Item = &'a [u8]>) -> PathBuf {
+        let mut path = self.root.clone();
+        for c in components {
+            path.push(crate::host::os_str(c));
+        }
+        path
     }
 }
 

@@ -7,28 +7,30 @@
 //!   followed by the host: symlinks are read and resolved here, against the guest root.
 //! - `..` at the root stays at the root, so no path (and no symlink target) leaves the rootfs.
 //! - At most [`MAXSYMLINKS`] symlinks are followed per walk, then `ELOOP`, as Linux does.
-//! - `/proc` is a mount point: below it, [`super::procfs`] answers instead of the host.
+//! - Each path is looked up in the upper layer ([`super::overlay`]) before the host rootfs;
+//!   `/proc` is a mount point: below it, [`super::procfs`] answers instead of either.
 
+use super::overlay::{Content, Entry, InodeRef};
 use super::procfs::{self, ProcNode, ProcSelf};
 use super::{GuestPathBuf, Vfs};
 use crate::abi::Errno;
-use crate::abi::fs::{MAXSYMLINKS, PATH_MAX};
+use crate::abi::fs::{MAXSYMLINKS, NAME_MAX, PATH_MAX};
 use crate::host;
 use std::collections::VecDeque;
 use std::fs::Metadata;
 use std::path::PathBuf;
 
-/// `NAME_MAX`: longest single component.
-const NAME_MAX: usize = 255;
-
 /// A file-system node the walk arrived at.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Node {
-    /// A file of the rootfs, with its host path and `lstat` metadata.
+    /// A file of the read-only rootfs (the lower layer), with its host path and `lstat`
+    /// metadata.
     Host {
         path: PathBuf,
         meta: Metadata,
     },
+    /// A file of the writable upper layer.
+    Upper(InodeRef),
     Proc(ProcNode),
 }
 
@@ -36,6 +38,7 @@ impl Node {
     pub fn is_dir(&self) -> bool {
         match self {
             Node::Host { meta, .. } => meta.is_dir(),
+            Node::Upper(i) => i.borrow().is_dir(),
             Node::Proc(p) => *p == ProcNode::Dir,
         }
     }
@@ -43,7 +46,8 @@ impl Node {
     pub fn is_symlink(&self) -> bool {
         match self {
             Node::Host { meta, .. } => meta.file_type().is_symlink(),
-            Node::Proc(p) => matches!(p, ProcNode::Symlink(_)),
+            Node::Upper(i) => matches!(i.borrow().content, Content::Symlink(_)),
+            Node::Proc(p) => matches!(p, ProcNode::Symlink(_) | ProcNode::FdLink(..)),
         }
     }
 }
@@ -135,6 +139,20 @@ impl Vfs {
                 if links > MAXSYMLINKS {
                     return Err(Errno::ELOOP);
                 }
+                if let Node::Proc(ProcNode::FdLink(fd, t)) = &node
+                    && (last || !t.starts_with(b"/"))
+                {
+                    // A magic link: followed, it is the open file itself (the caller looks it
+                    // up in its fd table), even when it has no path (a pipe) or lost it.
+                    if !last {
+                        return Err(Errno::ENOTDIR);
+                    }
+                    return Ok(Resolved {
+                        guest: GuestPathBuf::from_components(done.iter().map(Vec::as_slice)),
+                        node: Some(Node::Proc(ProcNode::OpenFd(*fd))),
+                        trailing_slash,
+                    });
+                }
                 let target = self.read_link(&node)?;
                 done.pop();
                 if target.is_empty() {
@@ -167,8 +185,12 @@ impl Vfs {
             Node::Host { path, .. } => std::fs::read_link(path)
                 .map(|t| host::os_bytes(t.as_os_str()).to_vec())
                 .map_err(|e| host::errno_of(&e)),
-            Node::Proc(ProcNode::Symlink(t)) => Ok(t.clone()),
-            Node::Proc(ProcNode::Dir) => Err(Errno::EINVAL),
+            Node::Upper(i) => match &i.borrow().content {
+                Content::Symlink(t) => Ok(t.clone()),
+                _ => Err(Errno::EINVAL),
+            },
+            Node::Proc(ProcNode::Symlink(t) | ProcNode::FdLink(_, t)) => Ok(t.clone()),
+            Node::Proc(_) => Err(Errno::EINVAL),
         }
     }
 
@@ -181,13 +203,35 @@ impl Vfs {
             let rest: Vec<&[u8]> = rest.iter().map(Vec::as_slice).collect();
             return Ok(procfs::lookup(&rest, me).map(Node::Proc));
         }
-        let mut path = self.root.clone();
-        for c in components {
-            path.push(host::os_str(c));
+        let guest = GuestPathBuf::from_components(components.iter().map(Vec::as_slice));
+        match self.upper.get(&guest) {
+            Some(Entry::Whiteout) => return Ok(None),
+            Some(Entry::Node(i)) => return Ok(Some(Node::Upper(i.clone()))),
+            None => {}
         }
+        if !components.is_empty()
+            && self
+                .upper
+                .is_opaque(super::overlay::parent_of(guest.as_bytes()))
+        {
+            return Ok(None);
+        }
+        self.lookup_lower(components)
+    }
+
+    /// The file of the host rootfs at `components`, ignoring the upper layer.
+    pub(super) fn lookup_lower(&self, components: &[Vec<u8>]) -> Result<Option<Node>, Errno> {
+        let path = self.host_path(components.iter().map(Vec::as_slice));
         match std::fs::symlink_metadata(&path) {
             Ok(meta) => Ok(Some(Node::Host { path, meta })),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(host::errno_of(&e)),
         }
     }
@@ -226,7 +270,7 @@ mod tests {
 
     fn walk(root: &TempRoot, base: &[u8], path: &[u8], follow: Follow) -> Result<Resolved, Errno> {
         let exe = GuestPathBuf(b"/bin/prog".to_vec());
-        let me = ProcSelf { pid: 1, exe: &exe };
+        let me = ProcSelf::nobody(&exe);
         Vfs::new(root.0.clone()).resolve(&me, &GuestPathBuf(base.to_vec()), path, follow)
     }
 
@@ -316,6 +360,64 @@ mod tests {
         assert_eq!(
             walk(&r, b"/", b"", Follow::Final).unwrap_err(),
             Errno::ENOENT
+        );
+    }
+
+    #[test]
+    fn names_and_paths_that_are_too_long() {
+        let r = TempRoot::new("long");
+        let name = "n".repeat(NAME_MAX + 1);
+        assert_eq!(
+            walk(&r, b"/", format!("/etc/{name}").as_bytes(), Follow::Final).unwrap_err(),
+            Errno::ENAMETOOLONG
+        );
+        let ok = "n".repeat(NAME_MAX);
+        assert!(
+            walk(&r, b"/", format!("/etc/{ok}").as_bytes(), Follow::Final)
+                .unwrap()
+                .node
+                .is_none()
+        );
+        let path = "a/".repeat(PATH_MAX / 2);
+        assert_eq!(
+            walk(&r, b"/", path.as_bytes(), Follow::Final).unwrap_err(),
+            Errno::ENAMETOOLONG
+        );
+    }
+
+    #[test]
+    fn trailing_slashes_and_dot_dot_through_symlinks() {
+        let r = TempRoot::new("slash");
+        symlink("etc/sub", r.0.join("sublink")).unwrap();
+        // `..` after a symlink is taken from where the link led, as the kernel does.
+        assert_eq!(
+            guest(walk(&r, b"/", b"/sublink/../passwd", Follow::Final)),
+            "/etc/passwd"
+        );
+        // A missing last component with a slash: the caller decides (mkdir may, open may not).
+        let res = walk(&r, b"/", b"/etc/newdir/", Follow::NotFinal).unwrap();
+        assert!(res.node.is_none() && res.trailing_slash);
+        // A trailing slash follows a final symlink even without Follow::Final.
+        let res = walk(&r, b"/", b"/sublink/", Follow::NotFinal).unwrap();
+        assert_eq!(res.guest.display(), "/etc/sub");
+        assert!(res.node.unwrap().is_dir());
+        assert_eq!(
+            guest(walk(&r, b"/etc", b"sub//./", Follow::Final)),
+            "/etc/sub"
+        );
+    }
+
+    #[test]
+    fn forty_links_are_followed_and_the_forty_first_is_eloop() {
+        let r = TempRoot::new("chain");
+        symlink("/etc/passwd", r.0.join("l0")).unwrap();
+        for i in 1..=40 {
+            symlink(format!("l{}", i - 1), r.0.join(format!("l{i}"))).unwrap();
+        }
+        assert_eq!(guest(walk(&r, b"/", b"/l39", Follow::Final)), "/etc/passwd");
+        assert_eq!(
+            walk(&r, b"/", b"/l40", Follow::Final).unwrap_err(),
+            Errno::ELOOP
         );
     }
 
