@@ -3,10 +3,11 @@
 //! built for the host or, with `--wasm`, on the runtime module in the embedded wasmtime. For
 //! debugging, profiling, the differential tests and the benchmarks.
 //!
-//! Exit codes: the guest's own status (`128+n` when a signal killed it); 127 when PROGRAM does
-//! not exist; 126 when it cannot be executed (not an ELF riscv64 executable, a directory, no
-//! execute permission); 125 when the runtime itself failed (bad rootfs or workdir, deadlock,
-//! the wasm module trapped).
+//! Exit codes: the guest's own status (`128+n` when a signal killed it); 127 when PROGRAM, its
+//! ELF interpreter or its `#!` interpreter does not exist; 126 when it cannot be executed (not
+//! an ELF riscv64 executable, a directory, no execute permission, a bad `#!` line or too many
+//! nested ones); 125 when the runtime itself failed (bad rootfs or workdir, deadlock, the wasm
+//! module trapped).
 
 use crate::wasm;
 use std::ffi::OsString;

@@ -82,35 +82,50 @@ differential_tests! {
     brk,
     clock,
     csr,
+    devices,
+    dirs,
     enosys,
+    execve,
     exit42,
     exit_flush,
     fclass,
     fcmp,
+    fcntl_dup,
     fcvt,
+    file_meta,
+    files_basic,
     fma_sign,
     fminmax,
+    fork_wait,
+    futex_threads,
     fp_round,
     getrandom,
     int128,
     int_edge,
     libm,
+    links,
     malloc,
     misaligned,
     mmap,
     muldiv,
     nanbox,
     pagecross,
+    pipe_poll,
     printf,
+    procgroups,
     recursion,
     selfmod,
     setjmp,
     shifts,
+    sigframe,
     sigill,
+    signals,
+    sigrestart,
     sigsegv,
     sort,
     stderr,
     string,
+    threads,
     uname,
     zb,
     zicond,
@@ -264,17 +279,21 @@ fn find_tool(tool: &str, package: &str) -> Result<PathBuf, String> {
 }
 
 /// What one run produced.
-struct Outcome {
-    command: String,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+pub(crate) struct Outcome {
+    pub(crate) command: String,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
     /// The status as a shell reports it: the exit code, or 128 + n after death by signal n.
-    status: i32,
+    pub(crate) status: i32,
 }
 
 /// Runs a command to completion or until `timeout`; `cleared_env` says whether it was started
 /// with only the environment set on it, for the command line shown in reports.
-fn run(mut command: Command, cleared_env: bool, timeout: Duration) -> Result<Outcome, String> {
+pub(crate) fn run(
+    mut command: Command,
+    cleared_env: bool,
+    timeout: Duration,
+) -> Result<Outcome, String> {
     let shown = show_command(&command, cleared_env);
     let mut child = command
         .stdin(Stdio::null())
@@ -365,7 +384,7 @@ fn show_command(command: &Command, cleared_env: bool) -> String {
 }
 
 /// Every way two runs differ, as a report; empty when they agree.
-fn differences(
+pub(crate) fn differences(
     expected: &Outcome,
     actual: &Outcome,
     expected_name: &str,

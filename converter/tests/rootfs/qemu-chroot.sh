@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs a riscv64 program from a root filesystem under qemu-riscv64, the way the userland tests
+# (converter/tests/all/userland.rs) take their reference: in a chroot, with the host kernel's
+# binfmt_misc handing every riscv64 ELF to qemu-riscv64-static.
+#
+# Usage: qemu-chroot.sh ROOTFS SCRATCH [K=V]... -- PROGRAM [ARGS]...
+#   ROOTFS is never modified: the chroot is an overlay mount (upper layer in SCRATCH/upper) in a
+#   private mount namespace, with the host's /dev bind-mounted and a fresh /proc, all of which
+#   vanish when the program exits. The program gets exactly the K=V environment given.
+#   The program's status is passed through (exec all the way down, so a fatal signal kills this
+#   script's process too). Set-up failures print "qemu-chroot: ..." and exit 125.
+#
+# binfmt: mounts binfmt_misc on /proc/sys/fs/binfmt_misc if it is not mounted, and registers
+# qemu-riscv64 from Debian's /usr/lib/binfmt.d/qemu-riscv64.conf (qemu-user-static) if it is
+# not registered. The registration has the F (fix-binary) flag, which chroot needs: the kernel
+# opens the interpreter at registration time, so it need not exist inside ROOTFS. Both are
+# left in place afterwards (they are what `update-binfmts --enable qemu-riscv64` sets up).
+# Needs root (CI runs as root).
+set -euo pipefail
+
+fail() {
+    printf 'qemu-chroot: %s\n' "$*" >&2
+    exit 125
+}
+
+binfmt=/proc/sys/fs/binfmt_misc
+conf=/usr/lib/binfmt.d/qemu-riscv64.conf
+
+if [ -z "${CTR2WASM_QEMU_CHROOT_NS:-}" ]; then
+    [ "$(id -u)" -eq 0 ] || fail "must run as root (chroot, mount and binfmt_misc need it)"
+    [ -f "$conf" ] || fail "$conf is missing: install qemu-user-static (.ci/setup does)"
+    (
+        flock 9
+        if [ ! -e "$binfmt/register" ]; then
+            mount -t binfmt_misc binfmt_misc "$binfmt" ||
+                fail "cannot mount binfmt_misc on $binfmt"
+        fi
+        if [ ! -e "$binfmt/qemu-riscv64" ]; then
+            cat "$conf" >"$binfmt/register" || fail "cannot register $conf with binfmt_misc"
+        fi
+        grep -qx enabled "$binfmt/qemu-riscv64" || fail "binfmt_misc entry qemu-riscv64 is disabled"
+        grep -q '^flags: .*F' "$binfmt/qemu-riscv64" ||
+            fail "binfmt_misc entry qemu-riscv64 lacks the F flag, so chroot cannot find qemu"
+    ) 9>/tmp/.ctr2wasm-binfmt.lock
+    exec env CTR2WASM_QEMU_CHROOT_NS=1 unshare --mount --propagation private -- "$0" "$@"
+fi
+
+[ $# -ge 4 ] || fail "usage: qemu-chroot.sh ROOTFS SCRATCH [K=V]... -- PROGRAM [ARGS]..."
+rootfs=$1
+scratch=$2
+shift 2
+env=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    env+=("$1")
+    shift
+done
+[ $# -ge 2 ] || fail "no PROGRAM after --"
+shift
+
+mkdir -p "$scratch/upper" "$scratch/work" "$scratch/merged"
+mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$scratch/upper,workdir=$scratch/work" \
+    "$scratch/merged" || fail "cannot mount an overlay of $rootfs"
+mkdir -p "$scratch/merged/dev" "$scratch/merged/proc"
+mount --rbind /dev "$scratch/merged/dev" || fail "cannot bind-mount /dev"
+mount -t proc proc "$scratch/merged/proc" || fail "cannot mount /proc"
+chroot="$(command -v chroot)" || fail "chroot is missing (coreutils)"
+exec env -i "${env[@]}" "$chroot" "$scratch/merged" "$@"
