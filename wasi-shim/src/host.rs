@@ -168,3 +168,120 @@ pub fn is_executable(meta: &Metadata) -> bool {
         meta.is_file()
     }
 }
+
+/// Reads host stdin without a buffer in between, so that [`stdin_ready`] sees every byte the
+/// guest has not read yet (std's `Stdin` would hold read-ahead data the host cannot see).
+pub fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
+    use std::io::Read;
+    use std::mem::ManuallyDrop;
+    use std::os::fd::FromRawFd;
+    // SAFETY: fd 0 is the host's stdin for the whole run, and `ManuallyDrop` keeps this
+    // temporary `File` from closing it.
+    let mut stdin = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) });
+    match stdin.read(buf) {
+        // A closed fd 0 reads as end of file, as std's own `Stdin` treats it.
+        Err(e) if e.raw_os_error() == Some(EBADF) => Ok(0),
+        r => r,
+    }
+}
+
+/// The host's `EBADF`: Linux's number natively, WASI's `errno::badf` in wasm.
+#[cfg(unix)]
+const EBADF: i32 = libc::EBADF;
+#[cfg(target_os = "wasi")]
+const EBADF: i32 = 8;
+
+/// Whether a read of host stdin would return at once (data, end of file, or an error).
+pub fn stdin_ready() -> bool {
+    wait_stdin(Some(0))
+}
+
+/// Blocks the whole runtime until host stdin is readable or `timeout_ns` has passed (`None`:
+/// no limit). Returns whether stdin is readable. Used when every task waits on the host.
+#[cfg(unix)]
+pub fn wait_stdin(timeout_ns: Option<u64>) -> bool {
+    let timeout_ms = match timeout_ns {
+        // Rounded up, so the caller never wakes before its deadline and spins.
+        Some(ns) => i32::try_from(ns.div_ceil(1_000_000)).unwrap_or(i32::MAX),
+        None => -1,
+    };
+    let mut fds = [libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: `fds` is a live array of one `pollfd`, as the count says.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
+    // POLLHUP (end of file) and POLLERR/POLLNVAL (a read fails at once) count as ready too.
+    n > 0 && fds[0].revents != 0
+}
+
+/// WASI preview 1 `poll_oneoff`, declared by hand: the one host call std does not wrap.
+#[cfg(target_os = "wasi")]
+mod wasi_poll {
+    /// `subscription`: userdata, then the `subscription_u` tag and union (48 bytes).
+    #[repr(C)]
+    pub struct Subscription {
+        pub userdata: u64,
+        pub tag: u8,
+        /// `subscription_clock` (`id`, `timeout`, `precision`, `flags`) or
+        /// `subscription_fd_readwrite` (`file_descriptor` in the first 4 bytes).
+        pub u: [u64; 4],
+    }
+
+    /// `event`: userdata, error, type and `event_fd_readwrite` (32 bytes).
+    #[repr(C)]
+    #[derive(Default, Clone, Copy)]
+    pub struct Event {
+        pub userdata: u64,
+        pub error: u16,
+        pub kind: u8,
+        pub fd_readwrite: [u64; 2],
+    }
+
+    const _: () = assert!(std::mem::size_of::<Subscription>() == 48);
+    const _: () = assert!(std::mem::size_of::<Event>() == 32);
+
+    pub const EVENTTYPE_CLOCK: u8 = 0;
+    pub const EVENTTYPE_FD_READ: u8 = 1;
+    pub const CLOCKID_MONOTONIC: u64 = 1;
+
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    unsafe extern "C" {
+        pub fn poll_oneoff(
+            subs: *const Subscription,
+            events: *mut Event,
+            nsubscriptions: usize,
+            nevents: *mut usize,
+        ) -> u16;
+    }
+}
+
+/// Blocks the whole runtime until host stdin is readable or `timeout_ns` has passed (`None`:
+/// no limit), with one `poll_oneoff` over an `FD_READ` subscription on fd 0 and a relative
+/// monotonic clock. Returns whether stdin is readable.
+#[cfg(target_os = "wasi")]
+pub fn wait_stdin(timeout_ns: Option<u64>) -> bool {
+    use wasi_poll::*;
+    let mut subs = vec![Subscription {
+        userdata: 0,
+        tag: EVENTTYPE_FD_READ,
+        u: [0, 0, 0, 0],
+    }];
+    if let Some(ns) = timeout_ns {
+        subs.push(Subscription {
+            userdata: 1,
+            tag: EVENTTYPE_CLOCK,
+            // id, timeout, precision, flags (0: relative).
+            u: [CLOCKID_MONOTONIC, ns, 0, 0],
+        });
+    }
+    let mut events = [Event::default(); 2];
+    let mut n = 0usize;
+    // SAFETY: `subs` holds `subs.len()` subscriptions and `events` room for as many events;
+    // `n` is a live out-parameter.
+    let rc = unsafe { poll_oneoff(subs.as_ptr(), events.as_mut_ptr(), subs.len(), &mut n) };
+    // A failed poll reports stdin ready, so the read that follows returns the error instead of
+    // the runtime spinning here.
+    rc != 0 || events.iter().take(n).any(|e| e.kind == EVENTTYPE_FD_READ)
+}

@@ -11,6 +11,9 @@ use std::time::Instant;
 pub struct Tty {
     pub termios: Termios,
     pub winsize: Winsize,
+    /// The foreground process group (`TIOCGPGRP`/`TIOCSPGRP`): the first process's group
+    /// until a shell hands the terminal to a job.
+    pub pgrp: u32,
 }
 
 pub struct Kernel {
@@ -32,6 +35,7 @@ impl Kernel {
             tty: Tty {
                 termios: Termios::SANE,
                 winsize: host_winsize(),
+                pgrp: crate::task::run::INIT_PID,
             },
             tasks: Tasks::default(),
             trace,

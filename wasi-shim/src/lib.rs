@@ -31,6 +31,7 @@ use crate::vfs::file::{OpenFile, Stdio};
 use crate::vfs::path::Follow;
 use crate::vfs::procfs::ProcSelf;
 use crate::vfs::{GuestPathBuf, Vfs};
+use ctr2wasm_emulator::mmu;
 use ctr2wasm_emulator::riscv64::{Hart, reg};
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -73,6 +74,20 @@ impl Config {
         std::env::var("CTR2WASM_TRACE").is_ok_and(|v| v.split(',').any(|f| f == "syscalls"))
     }
 
+    /// The cap on guest memory: `CTR2WASM_MEMORY_LIMIT_MB=N` in the runtime's environment
+    /// (N MiB, at least 1), else [`mmu::DEFAULT_MEMORY_LIMIT`]. Past it the process touching
+    /// a new page is OOM-killed.
+    pub fn memory_limit_from_env() -> Result<u64, RunError> {
+        let Ok(v) = std::env::var("CTR2WASM_MEMORY_LIMIT_MB") else {
+            return Ok(mmu::DEFAULT_MEMORY_LIMIT);
+        };
+        v.parse::<u64>()
+            .ok()
+            .filter(|&mb| mb > 0)
+            .and_then(|mb| mb.checked_mul(1 << 20))
+            .ok_or(RunError::MemoryLimit { value: v })
+    }
+
     /// True when the runtime process has `CTR2WASM_STATS=1`: print [`Outcome::stats_line`].
     pub fn stats_from_env() -> bool {
         std::env::var("CTR2WASM_STATS").is_ok_and(|v| v == "1")
@@ -111,6 +126,8 @@ pub enum RunError {
     Workdir { path: String, problem: String },
     #[error(transparent)]
     Deadlock(#[from] Deadlock),
+    #[error("CTR2WASM_MEMORY_LIMIT_MB={value:?}: not a positive number of MiB")]
+    MemoryLimit { value: String },
 }
 
 impl RunError {
@@ -120,7 +137,10 @@ impl RunError {
     pub fn exit_code(&self) -> i32 {
         match self {
             RunError::Exec(e) => e.exit_code(),
-            RunError::Rootfs { .. } | RunError::Workdir { .. } | RunError::Deadlock(_) => 125,
+            RunError::Rootfs { .. }
+            | RunError::Workdir { .. }
+            | RunError::Deadlock(_)
+            | RunError::MemoryLimit { .. } => 125,
         }
     }
 }
@@ -145,6 +165,7 @@ pub fn run_as_command(config: &Config) -> u8 {
 /// Runs `config.program` in a new process until it exits.
 pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
     let started = Instant::now();
+    mmu::set_memory_limit(Config::memory_limit_from_env()?);
     let rootfs_err = |problem: String| RunError::Rootfs {
         path: config.rootfs.display().to_string(),
         problem,
@@ -199,6 +220,8 @@ pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
 
     let mut proc = Process::new(task::run::INIT_PID, workdir, image.exe);
     proc.mm = image.mm;
+    proc.args = Rc::new(task::ExecArgs::from_stack(&mut proc.mm.space, entry.sp));
+    proc.comm = task::comm_of(&config.program);
     signal::frame_riscv64::map_vdso(&mut proc.mm);
     for stream in [Stdio::In, Stdio::Out, Stdio::Err] {
         proc.fds

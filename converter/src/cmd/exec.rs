@@ -18,7 +18,11 @@ use wasi_shim::{Config, run_as_command};
 /// Where the rootfs is preopened for the runtime module.
 const WASM_ROOTFS: &str = "/rootfs";
 /// Settings of the runtime itself (not the guest) that `--wasm` passes through.
-const RUNTIME_ENV: &[&str] = &["CTR2WASM_TRACE", "CTR2WASM_STATS"];
+const RUNTIME_ENV: &[&str] = &[
+    "CTR2WASM_TRACE",
+    "CTR2WASM_STATS",
+    "CTR2WASM_MEMORY_LIMIT_MB",
+];
 
 #[derive(clap::Args)]
 pub struct ExecArgs {

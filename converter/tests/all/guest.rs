@@ -51,6 +51,10 @@ const QEMU_REFERENCE_DEFINES: &[(&str, &str)] = &[
     // qemu 7.2's ctzw counts on past bit 31 when the low word is zero (63 instead of 32 for
     // 1 << 63); its copy computes ctzw in C.
     ("zb", "-DCTZW_IN_C"),
+    // qemu 7.2 runs clone(CLONE_VM | CLONE_VFORK) as fork, so posix_spawn cannot report a
+    // failed exec and a vfork child's writes stay its own; its copy carries them over by exit
+    // status.
+    ("spawn", "-DVFORK_IS_FORK"),
 ];
 
 /// How a program is compiled; each program runs in every variant.

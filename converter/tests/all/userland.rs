@@ -183,6 +183,18 @@ chmod +x p.py
 ./p.py one
 /tmp/p.py two
 /lib/ld-linux-riscv64-lp64d.so.1 /usr/bin/echo via ld.so"#],
+    // /proc/self/comm is the name execve was given (a symlink's or a script's own, cut to 15
+    // bytes); cmdline and environ are the strings on the new stack, NUL-separated, after `#!`
+    // rewriting.
+    bash_proc_self_identity: [BASH, "-c", r#"
+cat /proc/self/comm
+ln -s /usr/bin/cat /tmp/a-long-name-for-cat
+/tmp/a-long-name-for-cat /proc/self/comm
+printf '#!/bin/sh\nread c < /proc/self/comm\necho "$c"\ntr "\\0" , < /proc/self/cmdline\necho\n' > /tmp/s.sh
+chmod +x /tmp/s.sh
+/tmp/s.sh one 'two words'
+/usr/bin/cat /proc/self/cmdline | od -c
+env -i A=1 'B=x y' /usr/bin/cat /proc/self/environ | od -c"#],
     // execve's limits: 2.7 MB of arguments (over a quarter of the 8 MiB stack limit), and one
     // argument over MAX_ARG_STRLEN (128 KiB), are E2BIG; 100 kB is fine.
     bash_exec_limits: [BASH, "-c", r#"

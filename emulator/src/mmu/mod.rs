@@ -12,12 +12,15 @@
 //! - Pages that have been decoded as code carry [`PTE_CODE`]; writing, unmapping or
 //!   re-protecting such a page records it in [`AddressSpace::take_stale_code`] so the decode
 //!   cache (owned by the architecture module) can drop it.
+//! - Frames count against a per-thread limit ([`set_memory_limit`]); populating a page past it
+//!   fails with [`FaultKind::OutOfMemory`], which the kernel answers like Linux's OOM killer.
 
 mod frame;
 mod page_table;
 mod tlb;
 
 use frame::Frame;
+pub use frame::{DEFAULT_MEMORY_LIMIT, memory_available, memory_in_use, set_memory_limit};
 use page_table::{PTE_CODE, PTE_MAPPED, PTE_SHARED, PageTable, Pte};
 use std::rc::Rc;
 pub use tlb::Tlb;
@@ -71,12 +74,15 @@ pub enum Access {
 }
 
 /// Why an access failed; the kernel turns it into SIGSEGV (`SEGV_MAPERR` / `SEGV_ACCERR`),
-/// SIGBUS (`BUS_ADRALN`) or `EFAULT`.
+/// SIGBUS (`BUS_ADRALN`), `EFAULT`, or for `OutOfMemory` an OOM kill.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum FaultKind {
     Unmapped,
     Protection,
     Misaligned,
+    /// The page is mapped and the access allowed, but a frame for it would pass the memory
+    /// limit (Linux's `VM_FAULT_OOM`).
+    OutOfMemory,
 }
 
 /// A failed guest memory access, with the first faulting address (`si_addr`).
@@ -93,6 +99,8 @@ pub struct AddressSpace {
     pub(crate) tlb: Tlb,
     table: PageTable,
     stale_code: Vec<u64>,
+    /// Some frame allocation was refused since the last [`Self::take_out_of_memory`].
+    out_of_memory: bool,
 }
 
 impl Default for AddressSpace {
@@ -107,6 +115,7 @@ impl AddressSpace {
             tlb: Tlb::new(),
             table: PageTable::default(),
             stale_code: Vec::new(),
+            out_of_memory: false,
         }
     }
 
@@ -123,14 +132,27 @@ impl AddressSpace {
 
     /// Maps fresh zero-filled pages over `[addr, addr+len)` that stay shared with every
     /// address space forked from this one (`MAP_SHARED | MAP_ANONYMOUS`): their frames are
-    /// allocated now, so that a fork shares them, and never copied on write.
-    pub fn map_shared(&mut self, addr: u64, len: u64, prot: Prot) {
+    /// allocated now, so that a fork shares them, and never copied on write. Returns false,
+    /// changing nothing, when the frames would pass the memory limit.
+    pub fn map_shared(&mut self, addr: u64, len: u64, prot: Prot) -> bool {
+        let npages = addr
+            .saturating_add(len)
+            .min(ADDRESS_SPACE_END)
+            .div_ceil(PAGE_SIZE)
+            .saturating_sub(addr >> PAGE_SHIFT);
+        if !Frame::available(npages) {
+            self.out_of_memory = true;
+            return false;
+        }
         self.for_each_page(addr, len, true, |pte| {
             *pte = Pte {
-                frame: Some(Frame::zeroed()),
+                // Never `None` after the check above; a `None` would only make the page
+                // private-on-fork, not wrong for this process.
+                frame: Frame::zeroed(),
                 flags: PTE_MAPPED | PTE_SHARED | prot.bits(),
             };
         });
+        true
     }
 
     /// Removes the pages in `[addr, addr+len)`; unmapped pages in the range are ignored.
@@ -204,6 +226,7 @@ impl AddressSpace {
             tlb: Tlb::new(),
             table: self.table.clone_for_fork(),
             stale_code: Vec::new(),
+            out_of_memory: false,
         }
     }
 
@@ -215,6 +238,14 @@ impl AddressSpace {
         } else {
             Some(std::mem::take(&mut self.stale_code))
         }
+    }
+
+    /// True, once, after a frame allocation for this space was refused at the memory limit
+    /// (by a guest access, a kernel copy, or a mapping populated eagerly). Kernel paths that
+    /// cannot fail (filling a file mapping) leave their pages zero and rely on the caller
+    /// killing the process, as Linux's OOM killer would.
+    pub fn take_out_of_memory(&mut self) -> bool {
+        std::mem::take(&mut self.out_of_memory)
     }
 
     /// True when some code page went stale since the last [`Self::take_stale_code`].
@@ -383,10 +414,25 @@ impl AddressSpace {
                 pte.flags &= !PTE_CODE;
                 self.stale_code.push(vpn);
             }
-            let frame = pte.frame.get_or_insert_with(Frame::zeroed);
+            let frame = match &mut pte.frame {
+                Some(frame) => frame,
+                empty => match Frame::zeroed() {
+                    Some(new) => empty.insert(new),
+                    None => {
+                        self.out_of_memory = true;
+                        return Err(fault(FaultKind::OutOfMemory));
+                    }
+                },
+            };
             if Rc::strong_count(frame) > 1 && pte.flags & PTE_SHARED == 0 {
                 // Copy-on-write: someone else (a forked process) still holds this frame.
-                *frame = Rc::new(Frame::copy_of(frame));
+                match Frame::copy_of(frame) {
+                    Some(copy) => *frame = copy,
+                    None => {
+                        self.out_of_memory = true;
+                        return Err(fault(FaultKind::OutOfMemory));
+                    }
+                }
             }
         }
         // Reads of an untouched page share one zero frame; the first write copies it.
@@ -505,6 +551,44 @@ mod tests {
         m.move_range(0x10000, 0x40000, 2 * PAGE_SIZE);
         assert_eq!(m.read_u64(0x41000).unwrap(), 5);
         assert!(m.read_u64(0x11000).is_err());
+    }
+
+    #[test]
+    fn frames_past_the_memory_limit_fault_and_freed_frames_count_down() {
+        // Test threads each have their own count; the zero frame may or may not exist yet.
+        let mut m = AddressSpace::new();
+        m.map(0x10000, 64 * PAGE_SIZE, Prot::RW);
+        m.read_u64(0x10000).unwrap();
+        let base = memory_in_use();
+        set_memory_limit(base + 4 * PAGE_SIZE);
+        for i in 0..4 {
+            m.write_u64(0x10000 + i * PAGE_SIZE, i).unwrap();
+        }
+        assert_eq!(memory_in_use(), base + 4 * PAGE_SIZE);
+        let e = m.write_u64(0x14008, 1).unwrap_err();
+        assert_eq!(
+            (e.addr, e.access, e.kind),
+            (0x14008, Access::Write, FaultKind::OutOfMemory)
+        );
+        assert!(m.take_out_of_memory());
+        assert!(!m.take_out_of_memory());
+        // Reads of untouched pages still share the zero frame.
+        assert_eq!(m.read_u64(0x20000).unwrap(), 0);
+        // Breaking copy-on-write needs a frame too.
+        let mut child = m.fork();
+        assert_eq!(
+            child.write_u64(0x10000, 9).unwrap_err().kind,
+            FaultKind::OutOfMemory
+        );
+        assert!(!m.map_shared(0x80000, PAGE_SIZE, Prot::RW));
+        drop(child);
+        m.unmap(0x10000, 2 * PAGE_SIZE);
+        assert_eq!(memory_in_use(), base + 2 * PAGE_SIZE);
+        m.write_u64(0x14000, 1).unwrap();
+        assert!(m.map_shared(0x80000, PAGE_SIZE, Prot::RW));
+        drop(m);
+        assert_eq!(memory_in_use(), base);
+        set_memory_limit(DEFAULT_MEMORY_LIMIT);
     }
 
     #[test]

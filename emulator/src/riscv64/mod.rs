@@ -99,6 +99,14 @@ pub struct DecodedPage {
 /// Recently dispatched pages, so crossing into a hot page skips the hash map.
 const RECENT: usize = 64;
 
+/// Most code pages decoded at once per address space. A decoded page is about nine times the
+/// size of the guest page it comes from (a 16-byte op per half-word plus a copy of the bytes),
+/// and is not counted against the guest-memory limit; this cap (about 150 MiB) protects the
+/// runtime's heap from a guest that executes code spread over a huge range. Past it the whole
+/// cache is dropped and refilled as code runs, as after `fence.i`; real programs' hot code
+/// fits many times over.
+const MAX_DECODED_PAGES: usize = 4096;
+
 /// The decode cache of one address space. Create one per address space (a forked child
 /// starts with an empty one) and pass it to every [`run`] on that space.
 pub struct DecodeCache {
@@ -140,6 +148,12 @@ impl DecodeCache {
             Some(p) => p,
             None => {
                 let bytes = mem.fetch_code_page(vpn)?;
+                if self.pages.len() >= MAX_DECODED_PAGES {
+                    // `page` runs between blocks: no pointer into a decoded page is live.
+                    self.pages.invalidate_all();
+                    self.pages.collect_garbage();
+                    self.recent = [(u64::MAX, std::ptr::null_mut()); RECENT];
+                }
                 self.pages.insert(
                     vpn,
                     Box::new(DecodedPage {

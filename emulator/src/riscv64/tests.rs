@@ -452,3 +452,25 @@ fn instruction_straddling_pages() {
     assert_eq!(m.hart.x[7], 42);
     assert_eq!(m.hart.pc, CODE + 0x1002);
 }
+
+#[test]
+fn the_decode_cache_is_bounded() {
+    // A chain of `jal x0, +4096`, one per page, over more pages than the cache holds.
+    const JAL_NEXT_PAGE: u32 = 0x0000_106f;
+    let npages = MAX_DECODED_PAGES as u64 + 8;
+    let base = 0x100_0000;
+    let mut m = Machine::new(&[]);
+    m.mem.map(base, npages * PAGE_SIZE, Prot::RX);
+    for p in 0..npages - 1 {
+        m.mem
+            .poke(base + p * PAGE_SIZE, &JAL_NEXT_PAGE.to_le_bytes())
+            .unwrap();
+    }
+    m.mem
+        .poke(base + (npages - 1) * PAGE_SIZE, &ECALL.to_le_bytes())
+        .unwrap();
+    m.hart.pc = base;
+    m.run_to_ecall();
+    assert_eq!(m.hart.pc, base + (npages - 1) * PAGE_SIZE);
+    assert!(m.cache.pages() <= MAX_DECODED_PAGES, "{}", m.cache.pages());
+}

@@ -93,6 +93,11 @@ impl Winsize {
 
 /// `FIONREAD`: bytes ready to read (`TIOCINQ`).
 pub const FIONREAD: u32 = 0x541b;
+/// `FIONBIO`: set or clear `O_NONBLOCK` from an `int` (any file, `ioctl_fionbio`).
+pub const FIONBIO: u32 = 0x5421;
+/// `FIONCLEX`, `FIOCLEX`: clear or set the fd's close-on-exec flag (any file).
+pub const FIONCLEX: u32 = 0x5450;
+pub const FIOCLEX: u32 = 0x5451;
 
 #[cfg(test)]
 mod tests {

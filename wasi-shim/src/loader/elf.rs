@@ -30,6 +30,12 @@ pub const PHDR_SIZE: u16 = 56;
 const MAX_PHDR_TABLE: usize = 65536;
 /// Longest `PT_INTERP` path, NUL included (`PATH_MAX`).
 const MAX_INTERP: u64 = 4096;
+/// Most memory the `PT_LOAD` segments of one file may span together (`p_memsz` summed).
+/// Mapping costs page-table entries up front even for bss nobody touches, so a header
+/// claiming terabytes would stall or exhaust the runtime; real programs' images, bss
+/// included, are far smaller. Linux's overcommit check likewise refuses an image larger than
+/// memory.
+const MAX_IMAGE_MEMSZ: u64 = 1 << 30;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ElfError {
@@ -172,6 +178,7 @@ impl Elf {
     fn check_loads(&self, file_len: u64) -> Result<(), ElfError> {
         let bad = |index, problem: String| ElfError::BadSegment { index, problem };
         let mut ranges: Vec<(u64, u64, usize)> = Vec::new();
+        let mut total_memsz = 0u64;
         for (i, p) in self.loads() {
             if p.p_filesz > p.p_memsz {
                 return Err(bad(
@@ -214,6 +221,17 @@ impl Elf {
             }
             if p.p_memsz > 0 {
                 ranges.push((p.p_vaddr, end, i));
+            }
+            total_memsz = total_memsz.saturating_add(p.p_memsz);
+            if total_memsz > MAX_IMAGE_MEMSZ {
+                return Err(bad(
+                    i,
+                    format!(
+                        "p_memsz {:#x} brings the image past {} MiB",
+                        p.p_memsz,
+                        MAX_IMAGE_MEMSZ >> 20
+                    ),
+                ));
             }
         }
         if ranges.is_empty() {

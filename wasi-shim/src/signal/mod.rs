@@ -174,8 +174,26 @@ pub fn force_fault(
         FaultKind::Misaligned => BUS_ADRALN,
         FaultKind::Protection => SEGV_ACCERR,
         FaultKind::Unmapped => SEGV_MAPERR,
+        FaultKind::OutOfMemory => {
+            proc.mm.space.take_out_of_memory();
+            oom_kill(kernel, proc);
+            return;
+        }
     };
     force(kernel, proc, thread, sig, code, fault.addr);
+}
+
+/// What Linux's OOM killer does when a page cannot be had (`mm/oom_kill.c`): the process
+/// dies of `SIGKILL`, which no handler can catch, and one line says so on stderr, worded like
+/// the kernel's `Out of memory: Killed process N (comm)`. Linux picks the process with the
+/// largest footprint; here it is always the one whose access or syscall needed the page.
+pub fn oom_kill(kernel: &Kernel, proc: &mut Process) {
+    eprintln!(
+        "ctr2wasm: out of memory: killed process {} ({})",
+        proc.pid,
+        String::from_utf8_lossy(&proc.comm)
+    );
+    kill(kernel, proc, SIGKILL);
 }
 
 /// `SIGILL` or `SIGTRAP` at the current instruction.

@@ -16,7 +16,7 @@ use crate::abi::mm::{
 use crate::task::fd::GuestFd;
 use crate::task::mm::{FileBacking, VmaKind, page_align_up};
 use crate::vfs::file::FileKind;
-use ctr2wasm_emulator::mmu::{ADDRESS_SPACE_END, PAGE_MASK, Prot};
+use ctr2wasm_emulator::mmu::{ADDRESS_SPACE_END, PAGE_MASK, Prot, memory_available};
 use std::rc::Rc;
 
 /// Largest file mapping copied in at once: file mappings are read eagerly for now, so their
@@ -63,6 +63,12 @@ pub fn sys_mmap(
     }
     let kind = if flags & MAP_ANONYMOUS != 0 {
         if shared {
+            // Shared anonymous frames are allocated at once (see `AddressSpace::map_shared`):
+            // a mapping that cannot fit under the memory limit is refused, as Linux's
+            // overcommit check refuses one larger than RAM and swap.
+            if !memory_available(len) {
+                return Err(Errno::ENOMEM);
+            }
             VmaKind::SharedAnonymous
         } else {
             VmaKind::Anonymous
@@ -70,6 +76,9 @@ pub fn sys_mmap(
     } else {
         file_backing(c, fd, offset, len, shared && prot & PROT_WRITE != 0)?
     };
+    if !c.proc.mm.may_expand(len) {
+        return Err(Errno::ENOMEM);
+    }
     let start = if fixed {
         if addr.checked_add(len).is_none_or(|e| e > ADDRESS_SPACE_END) {
             return Err(Errno::ENOMEM);

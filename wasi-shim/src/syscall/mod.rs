@@ -566,12 +566,19 @@ pub fn dispatch(ctx: &mut Ctx) {
         Some(e) => (e.run)(ctx, &args),
         None => Err(Errno::ENOSYS),
     };
-    // A blocking pipe that cannot move data now parks the thread; the call runs again.
+    // A blocking pipe that cannot move data now, or host stdin without input, parks the
+    // thread; the call runs again.
     if result == Err(Errno::EAGAIN)
         && matches!(nr, nr::READ | nr::READV | nr::WRITE | nr::WRITEV)
-        && pipe::block_on_pipe(ctx, args.fd(0))
+        && pipe::block_on_io(ctx, args.fd(0))
     {
         result = Ok(0);
+    }
+    // A frame the kernel needed on this process's behalf (a copy to user memory, a mapping's
+    // contents) would have passed the memory limit: the OOM killer answers, whatever the
+    // call returned (Linux fails the copy with `EFAULT`, but the process never sees it).
+    if ctx.proc.mm.space.take_out_of_memory() && ctx.proc.exit.is_none() {
+        crate::signal::oom_kill(ctx.kernel, ctx.proc);
     }
     if ctx.proc.exit.is_some() || ctx.thread.exited || ctx.thread.wait.is_some() {
         // The thread is gone or blocked: there is no return value (yet).

@@ -1,11 +1,11 @@
-//! Pipes and readiness: `pipe2`, blocking pipe I/O, `ppoll` and `pselect6`.
+//! Pipes and readiness: `pipe2`, blocking pipe and host stdin I/O, `ppoll` and `pselect6`.
 //!
-//! A read or write that finds a blocking pipe empty (full) parks the thread on the pipe and is
-//! re-executed when the pipe changes ([`block_on_pipe`], called from the dispatcher for every
-//! read and write family call). Readiness: pipes by their state; regular files and
-//! directories are always ready; stdout and stderr are always writable; host stdin is
-//! reported readable, since neither std nor WASI preview 1 can ask without blocking, so a
-//! program polling an idle stdin then blocks the whole runtime in its `read`.
+//! A read or write that finds a blocking pipe empty (full), or host stdin without input,
+//! parks the thread and is re-executed when the pipe changes or the host reports input
+//! ([`block_on_io`], called from the dispatcher for every read and write family call); with
+//! `O_NONBLOCK` it fails with `EAGAIN` instead. Readiness: pipes by their state, host stdin
+//! by asking the host; regular files and directories are always ready; stdout and stderr are
+//! always writable.
 
 use super::{Ctx, GuestAddr};
 use crate::abi::Errno;
@@ -15,9 +15,10 @@ use crate::abi::fs::{
 };
 use crate::abi::signal::{SIGSET_SIZE, UNBLOCKABLE};
 use crate::abi::time::{CLOCK_MONOTONIC, Timespec};
+use crate::host;
 use crate::syscall::time::now_ns;
 use crate::task::fd::GuestFd;
-use crate::task::{Wait, WaitOn};
+use crate::task::{PollWatch, Wait, WaitOn};
 use crate::vfs::file::{FileKind, OpenFile};
 use crate::vfs::pipe::{Pipe, PipeEnd, PipeRef};
 use std::cell::RefCell;
@@ -79,19 +80,24 @@ fn pipe_of(c: &Ctx, fd: GuestFd) -> Option<(PipeRef, bool, u32)> {
     }
 }
 
-/// After a read or write on `fd` answered `EAGAIN`: if `fd` is a blocking pipe, parks the
-/// thread until the pipe changes, and the call runs again. Returns true when parked.
-pub fn block_on_pipe(c: &mut Ctx, fd: GuestFd) -> bool {
-    let Some((pipe, write, flags)) = pipe_of(c, fd) else {
+/// After a read or write on `fd` answered `EAGAIN`: if `fd` is a blocking pipe or host
+/// stdin, parks the thread until the pipe changes or stdin has input, and the call runs
+/// again. Returns true when parked.
+pub fn block_on_io(c: &mut Ctx, fd: GuestFd) -> bool {
+    let Ok(file) = c.proc.fds.get(fd) else {
         return false;
     };
-    if flags & O_NONBLOCK != 0 {
-        return false;
-    }
-    let on = if write {
-        WaitOn::PipeWrite(pipe)
-    } else {
-        WaitOn::PipeRead(pipe)
+    let on = {
+        let f = file.borrow();
+        if f.flags & O_NONBLOCK != 0 {
+            return false;
+        }
+        match &f.kind {
+            FileKind::Pipe(end) if end.write => WaitOn::PipeWrite(end.pipe.clone()),
+            FileKind::Pipe(end) => WaitOn::PipeRead(end.pipe.clone()),
+            _ if f.reads_host_stdin() => WaitOn::HostStdin,
+            _ => return false,
+        }
     };
     c.kernel.tasks.park(
         c.thread,
@@ -110,8 +116,8 @@ pub fn pipe_fionread(c: &Ctx, fd: GuestFd) -> Option<u64> {
     Some(pipe.borrow().len() as u64)
 }
 
-/// Poll events ready on `fd` now, and the pipe to watch if it may become ready later.
-fn readiness(c: &Ctx, fd: GuestFd) -> (u16, Option<(PipeRef, bool)>) {
+/// Poll events ready on `fd` now, and what to watch if it may become ready later.
+fn readiness(c: &Ctx, fd: GuestFd) -> (u16, Option<PollWatch>) {
     let Ok(file) = c.proc.fds.get(fd) else {
         return (POLLNVAL, None);
     };
@@ -131,17 +137,30 @@ fn readiness(c: &Ctx, fd: GuestFd) -> (u16, Option<(PipeRef, bool)>) {
                 let data = if p.is_empty() { 0 } else { POLLIN | POLLRDNORM };
                 data | if p.writers == 0 { POLLHUP } else { 0 }
             };
-            (ready, Some((end.pipe.clone(), end.write)))
+            let watch = if end.write {
+                PollWatch::PipeWrite(end.pipe.clone())
+            } else {
+                PollWatch::PipeRead(end.pipe.clone())
+            };
+            (ready, Some(watch))
         }
         _ => {
             let mut ready = 0;
-            if f.readable() {
+            let mut watch = None;
+            if f.reads_host_stdin() {
+                // End of file and errors make the host report it readable too, as Linux does.
+                if host::stdin_ready() {
+                    ready |= POLLIN | POLLRDNORM;
+                } else {
+                    watch = Some(PollWatch::HostStdin);
+                }
+            } else if f.readable() {
                 ready |= POLLIN | POLLRDNORM;
             }
             if f.writable() {
                 ready |= POLLOUT | POLLWRNORM;
             }
-            (ready, None)
+            (ready, watch)
         }
     }
 }
@@ -165,7 +184,7 @@ fn restore_sigmask(c: &mut Ctx) {
 }
 
 /// Parks the thread on `watch` until the deadline (`None`: forever).
-fn park_poll(c: &mut Ctx, watch: Vec<(PipeRef, bool)>, timeout_ns: Option<u64>) {
+fn park_poll(c: &mut Ctx, watch: Vec<PollWatch>, timeout_ns: Option<u64>) {
     let deadline_ns = timeout_ns.map(|t| now_ns(c.kernel, CLOCK_MONOTONIC).saturating_add(t));
     c.kernel.tasks.park(
         c.thread,

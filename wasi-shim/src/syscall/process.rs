@@ -17,7 +17,7 @@ use crate::abi::utsname;
 use crate::loader::exec::{ExecRequest, exec_image};
 use crate::signal::frame_riscv64;
 use crate::task::fd::GuestFd;
-use crate::task::{ExitStatus, Process, Thread, Wait, WaitOn, futex};
+use crate::task::{ExecArgs, ExitStatus, Process, Thread, Wait, WaitOn, comm_of, futex};
 use crate::vfs::procfs::ProcSelf;
 use ctr2wasm_emulator::mmu::ADDRESS_SPACE_END;
 use ctr2wasm_emulator::riscv64::reg::{A0, SP, TP};
@@ -407,12 +407,12 @@ pub fn sys_riscv_hwprobe(
 
 /// `clone(flags, newsp, parent_tid, tls, child_tid)` (riscv64 argument order): a thread with
 /// `CLONE_THREAD`, otherwise a new process with a copy-on-write copy of the caller's memory.
-/// `vfork` (`CLONE_VM | CLONE_VFORK`) copies as fork does and suspends the caller until the
-/// child execs or exits, so what the child writes (posix_spawn's error word) is not seen by
-/// the parent; glibc then learns of a failed exec from the child's exit status 127. A new
-/// process always gets copies: `CLONE_VM`, `CLONE_FILES`, `CLONE_FS` and `CLONE_SIGHAND`
-/// without `CLONE_THREAD` share nothing here (TODO(#3): a shared fd table and address space
-/// between processes, should a program need them).
+/// `vfork` (`CLONE_VM | CLONE_VFORK`) suspends the caller until the child execs or exits and
+/// lends the child the caller's address space meanwhile, so what the child writes
+/// (posix_spawn's error word) is what the parent reads. Otherwise a new process gets copies:
+/// `CLONE_VM` without `CLONE_VFORK` (or from a multi-threaded caller), `CLONE_FILES`,
+/// `CLONE_FS` and `CLONE_SIGHAND` without `CLONE_THREAD` share nothing here (TODO(#3): a
+/// shared fd table and address space between running processes, should a program need them).
 pub fn sys_clone(
     c: &mut Ctx,
     flags: u64,
@@ -464,23 +464,49 @@ pub fn sys_clone(
     if flags & CLONE_VM == 0 {
         t.altstack = c.thread.altstack;
     }
-    let mut child = c.proc.fork(id);
+    let vfork = flags & CLONE_VFORK != 0;
+    // posix_spawn's `CLONE_VM | CLONE_VFORK` child writes its exec error into the parent's
+    // memory: it runs on the parent's own address space, lent to it while the parent waits.
+    // With other threads the parent still runs, so the child gets a copy instead.
+    let lend_vm = flags & CLONE_VM != 0 && vfork && c.proc.nthreads == 1;
+    if lend_vm {
+        // One address space: both ids land in it, written before it is lent so that a bad
+        // pointer fails the call with the parent's memory in place.
+        for (flag, at) in [
+            (CLONE_CHILD_SETTID, child_tid),
+            (CLONE_PARENT_SETTID, parent_tid),
+        ] {
+            if flags & flag != 0 {
+                c.write_bytes(at, &id.to_le_bytes())?;
+            }
+        }
+    }
+    let mut child = if lend_vm {
+        let mm = std::mem::take(&mut c.proc.mm);
+        let cache = std::mem::take(&mut c.proc.cache);
+        let mut child = c.proc.fork(id);
+        child.mm = mm;
+        child.cache = cache;
+        child.vm_from = Some(c.proc.pid);
+        child
+    } else {
+        c.proc.fork(id)
+    };
     child.exit_signal = (flags & CSIGNAL) as u32;
     child.nthreads = 1;
     if flags & CLONE_PARENT != 0 {
         child.ppid = c.proc.ppid;
     }
-    if flags & CLONE_CHILD_SETTID != 0 {
+    if !lend_vm && flags & CLONE_CHILD_SETTID != 0 {
         child
             .mm
             .space
             .write(child_tid.0, &id.to_le_bytes())
             .map_err(|_| Errno::EFAULT)?;
     }
-    if flags & CLONE_PARENT_SETTID != 0 {
+    if !lend_vm && flags & CLONE_PARENT_SETTID != 0 {
         c.write_bytes(parent_tid, &id.to_le_bytes())?;
     }
-    let vfork = flags & CLONE_VFORK != 0;
     if vfork {
         child.vfork_parent = Some(c.thread.tid);
     }
@@ -791,7 +817,10 @@ fn exec(c: &mut Ctx, path: Vec<u8>, argv: GuestAddr, envp: GuestAddr) -> Result<
         }
     }
     c.proc.nthreads = 1;
+    c.proc.return_vm(&c.kernel.tasks.procs);
     c.proc.mm = image.mm;
+    c.proc.args = Rc::new(ExecArgs::from_stack(&mut c.proc.mm.space, image.entry.sp));
+    c.proc.comm = comm_of(&path);
     frame_riscv64::map_vdso(&mut c.proc.mm);
     c.proc.cache = DecodeCache::default();
     c.proc.exe = image.exe;

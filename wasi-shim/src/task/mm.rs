@@ -24,6 +24,13 @@ pub const STACK_SIZE: u64 = STK_LIM;
 pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
 /// The smallest gap between the stack top and `mmap_base` (`MIN_GAP` in `mm/util.c`).
 const MIN_GAP: u64 = 128 << 20;
+/// Most address space one process may have mapped: `RLIMIT_AS` in effect, answered the same
+/// way (`ENOMEM` from `mmap` and `mremap`, an unmoved break from `brk`). Every mapped page
+/// costs a page-table entry up front, touched or not (8 bytes in the wasm module, 16
+/// natively), so a guest mapping a large part of the 128 TiB space would exhaust or stall
+/// the runtime; 64 GiB keeps that under 256 MiB and is far more than programs reserve.
+/// TODO(#lazy-page-tables): create entries on first touch and lift this.
+pub const MAX_MAPPED_BYTES: u64 = 64 << 30;
 
 /// Bytes a file-backed mapping starts with; the page at `vma.start` holds `data[start..]`.
 #[derive(Clone, Debug)]
@@ -122,6 +129,13 @@ impl Mm {
             self.vmas.remove(&s);
         }
         self.space.unmap(start, len);
+    }
+
+    /// True when `len` more bytes of mappings stay within [`MAX_MAPPED_BYTES`]
+    /// (`may_expand_vm`).
+    pub fn may_expand(&self, len: u64) -> bool {
+        let mapped = self.vmas.iter().map(|(&s, v)| v.end - s).sum::<u64>();
+        mapped.saturating_add(len) <= MAX_MAPPED_BYTES
     }
 
     /// True when no mapping touches `[start, start+len)`.
@@ -228,6 +242,9 @@ impl Mm {
             return Err(Errno::EFAULT);
         }
         let vma = vma.clone();
+        if new_len > old_len && !self.may_expand(new_len - old_len) {
+            return Err(Errno::ENOMEM);
+        }
         if dest.is_none() && new_len <= old_len {
             self.unmap(old + new_len, old_len - new_len);
             return Ok(old);
@@ -295,7 +312,9 @@ impl Mm {
             self.unmap(new_top, old_top - new_top);
         } else if new_top > old_top {
             // Keep a guard page between the heap and the next mapping, as `check_brk_limits` does.
-            if !self.is_free(old_top, new_top - old_top + PAGE_SIZE) {
+            if !self.is_free(old_top, new_top - old_top + PAGE_SIZE)
+                || !self.may_expand(new_top - old_top)
+            {
                 return self.brk;
             }
             self.map_fixed(old_top, new_top - old_top, Prot::RW, VmaKind::Heap);
@@ -365,11 +384,13 @@ impl Mm {
     }
 
     /// Maps `[a, b)` fresh with `vma`'s protection and fills file-backed bytes; `vstart` is
-    /// the address `vma`'s backing data starts at.
+    /// the address `vma`'s backing data starts at. Frames past the memory limit are left
+    /// out (the range reads as zero) and recorded in the address space, whose owner the
+    /// kernel then kills ([`AddressSpace::take_out_of_memory`]).
     fn populate(&mut self, a: u64, b: u64, vstart: u64, vma: &Vma) {
-        if matches!(vma.kind, VmaKind::SharedAnonymous) {
-            self.space.map_shared(a, b - a, vma.prot);
-        } else {
+        if !matches!(vma.kind, VmaKind::SharedAnonymous)
+            || !self.space.map_shared(a, b - a, vma.prot)
+        {
             self.space.map(a, b - a, vma.prot);
         }
         if let VmaKind::File(f) | VmaKind::Vdso(f) = &vma.kind {
@@ -378,9 +399,9 @@ impl Mm {
             let from = f.start.saturating_add(skip).min(f.data.len());
             let to = from.saturating_add(want).min(f.data.len());
             if from < to {
-                self.space
-                    .poke(a, &f.data[from..to])
-                    .expect("the range was mapped just above");
+                // The range was mapped just above, so the only failure is the memory limit,
+                // which the space records.
+                let _ = self.space.poke(a, &f.data[from..to]);
             }
         }
     }
@@ -572,5 +593,65 @@ mod tests {
         assert_eq!(mm.remap(to, 4 * P, P, false, None, false), Ok(to));
         assert!(mm.is_free(to + P, 3 * P));
         assert_eq!(mm.remap(a, P, P, true, None, false), Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn lengths_past_the_address_space_are_enomem() {
+        let mut mm = Mm::new();
+        // No gap in the 47-bit space is that large: mmap and a moving mremap say ENOMEM.
+        assert_eq!(mm.find_free(ADDRESS_SPACE_END, 0), Err(Errno::ENOMEM));
+        let below_base = mm.mmap_base - MMAP_MIN_ADDR;
+        assert_eq!(mm.find_free(below_base + P, 0), Err(Errno::ENOMEM));
+        let a = 0x70_0000;
+        mm.map_fixed(a, P, Prot::RW, VmaKind::Anonymous);
+        assert_eq!(
+            mm.remap(a, P, below_base + P, true, None, false),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(
+            mm.remap(a, P, ADDRESS_SPACE_END, false, None, false),
+            Err(Errno::ENOMEM)
+        );
+        // Nor past the address-space limit, wherever there is room.
+        assert_eq!(
+            mm.remap(a, P, MAX_MAPPED_BYTES + P, true, None, false),
+            Err(Errno::ENOMEM)
+        );
+        assert!(!mm.may_expand(MAX_MAPPED_BYTES));
+        assert!(mm.may_expand(MAX_MAPPED_BYTES - P));
+        assert_eq!(mm.remap(a, P, 1 << 30, false, None, false), Ok(a));
+        mm.unmap(a, 1 << 30);
+        // brk leaves the break where it was.
+        mm.init_brk(0x100_0000);
+        assert_eq!(mm.set_brk(0x100_0000 + MAX_MAPPED_BYTES + P), 0x100_0000);
+        for huge in [
+            ADDRESS_SPACE_END,
+            ADDRESS_SPACE_END + P,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(mm.set_brk(huge), 0x100_0000);
+        }
+    }
+
+    #[test]
+    fn mappings_past_the_memory_limit_leave_the_process_to_the_oom_killer() {
+        use ctr2wasm_emulator::mmu::{DEFAULT_MEMORY_LIMIT, memory_in_use, set_memory_limit};
+        let mut mm = Mm::new();
+        set_memory_limit(memory_in_use() + 4 * P);
+        // A shared mapping's frames are allocated at once: too many, and nothing is shared.
+        mm.map_fixed(0x40_0000, 8 * P, Prot::RW, VmaKind::SharedAnonymous);
+        assert!(mm.space.take_out_of_memory());
+        // A file mapping's bytes are copied in: those past the limit are left out.
+        let data: Rc<[u8]> = Rc::from(vec![7u8; 8 * P as usize]);
+        mm.map_fixed(
+            0x50_0000,
+            8 * P,
+            Prot::READ,
+            VmaKind::File(FileBacking { data, start: 0 }),
+        );
+        assert!(mm.space.take_out_of_memory());
+        assert_eq!(mm.space.read_u64(0x50_0000).unwrap(), 0x0707_0707_0707_0707);
+        set_memory_limit(DEFAULT_MEMORY_LIMIT);
     }
 }

@@ -21,9 +21,11 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use crate::abi::process::{MAX_ARG_STRINGS, MAX_ARG_STRLEN};
 use crate::abi::resource::{INIT_RLIMITS, RLIM_NLIMITS, Rlimit};
 use crate::abi::signal::{NSIG, SS_DISABLE, SigAction, SigInfo, StackT};
 use crate::vfs::GuestPathBuf;
+use ctr2wasm_emulator::mmu::AddressSpace;
 use ctr2wasm_emulator::riscv64::{DecodeCache, Hart};
 use fd::FdTable;
 use mm::Mm;
@@ -71,6 +73,12 @@ pub struct Process {
     pub cwd: GuestPathBuf,
     /// The guest path of the running program (`/proc/self/exe`).
     pub exe: GuestPathBuf,
+    /// What `execve` put on the stack (after `#!` rewriting), for `/proc/<pid>/cmdline` and
+    /// `environ`.
+    pub args: Rc<ExecArgs>,
+    /// The task name (`comm`): the last component of the path given to `execve`, at most
+    /// [`TASK_COMM_LEN`]` - 1` bytes, as `begin_new_exec` sets it.
+    pub comm: Vec<u8>,
     /// Dispositions of signals 1..=64, index `sig - 1`.
     pub sigactions: [SigAction; NSIG as usize],
     /// Signals sent to the process and not yet acted on.
@@ -89,6 +97,10 @@ pub struct Process {
     pub exit_signal: u32,
     /// The parent thread suspended in `vfork` until this process execs or exits.
     pub vfork_parent: Option<u32>,
+    /// `CLONE_VM | CLONE_VFORK`: the pid of the parent whose address space and decode cache
+    /// this process runs on. They are lent, not shared: the parent cannot run until the
+    /// child execs or exits, and gets them back then ([`Process::return_vm`]).
+    pub vm_from: Option<u32>,
     /// Instructions retired by threads that have exited, and by reaped children.
     pub instret_done: u64,
     pub children_instret: u64,
@@ -104,6 +116,7 @@ pub struct Process {
 
 impl Process {
     pub fn new(pid: u32, cwd: GuestPathBuf, exe: GuestPathBuf) -> Process {
+        let comm = comm_of(exe.as_bytes());
         Process {
             pid,
             ppid: 0,
@@ -114,6 +127,8 @@ impl Process {
             fds: FdTable::default(),
             cwd,
             exe,
+            args: Rc::default(),
+            comm,
             sigactions: [SigAction::default(); NSIG as usize],
             pending: 0,
             siginfo: [SigInfo::default(); NSIG as usize],
@@ -123,6 +138,7 @@ impl Process {
             nthreads: 0,
             exit_signal: crate::abi::signal::SIGCHLD,
             vfork_parent: None,
+            vm_from: None,
             instret_done: 0,
             children_instret: 0,
             uids: [0; 3],
@@ -146,6 +162,8 @@ impl Process {
             fds: self.fds.clone(),
             cwd: self.cwd.clone(),
             exe: self.exe.clone(),
+            args: self.args.clone(),
+            comm: self.comm.clone(),
             sigactions: self.sigactions,
             pending: 0,
             siginfo: [SigInfo::default(); NSIG as usize],
@@ -155,6 +173,7 @@ impl Process {
             nthreads: 0,
             exit_signal: crate::abi::signal::SIGCHLD,
             vfork_parent: None,
+            vm_from: None,
             instret_done: 0,
             children_instret: 0,
             uids: self.uids,
@@ -163,6 +182,85 @@ impl Process {
             itimer_real: None,
             umask: self.umask,
         }
+    }
+}
+
+impl Process {
+    /// Gives the address space and decode cache lent by a `CLONE_VM | CLONE_VFORK` parent
+    /// back to it (at the child's exec or exit), leaving this process with none. A parent
+    /// that died meanwhile, or whose pid now names another process (which has memory of its
+    /// own), gets nothing: the memory is dropped.
+    pub fn return_vm(&mut self, procs: &BTreeMap<u32, ProcRef>) {
+        let Some(ppid) = self.vm_from.take() else {
+            return;
+        };
+        let mm = std::mem::take(&mut self.mm);
+        let cache = std::mem::take(&mut self.cache);
+        if let Some(parent) = procs.get(&ppid)
+            && let Ok(mut parent) = parent.try_borrow_mut()
+            && !parent.zombie
+            && parent.mm.vmas().next().is_none()
+        {
+            parent.mm = mm;
+            parent.cache = cache;
+        }
+    }
+}
+
+/// `TASK_COMM_LEN`: `comm` holds this many bytes with its NUL.
+pub const TASK_COMM_LEN: usize = 16;
+
+/// The task name `execve(path, ...)` gives (`__set_task_comm(kbasename(bprm->filename))`): the
+/// text after the last `/` of the path as passed, truncated. A script keeps its own name and a
+/// symlink its link name, since the path is taken before either is resolved.
+pub fn comm_of(path: &[u8]) -> Vec<u8> {
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    base.iter().copied().take(TASK_COMM_LEN - 1).collect()
+}
+
+/// The argument and environment strings of the running image, each NUL-terminated and
+/// concatenated, as `/proc/<pid>/cmdline` and `environ` print them.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct ExecArgs {
+    pub cmdline: Vec<u8>,
+    pub environ: Vec<u8>,
+}
+
+impl ExecArgs {
+    /// Reads the strings back from a fresh image's initial stack (`argc`, `argv[]`, NULL,
+    /// `envp[]`, NULL at `sp`), so that the `#!` rewriting the loader did is included. The
+    /// loader wrote the stack, so a missing string only shortens the result.
+    pub fn from_stack(space: &mut AddressSpace, sp: u64) -> ExecArgs {
+        let slot = |i: u64| sp.checked_add(i.checked_mul(8)?);
+        let max = MAX_ARG_STRINGS as u64;
+        let argc = space.read_u64(sp).unwrap_or(0).min(max);
+        let cmdline = Self::strings(space, (1..=argc).filter_map(slot));
+        let env = argc + 2;
+        let mut envc = 0;
+        while envc < max
+            && slot(env + envc)
+                .and_then(|at| space.read_u64(at).ok())
+                .is_some_and(|p| p != 0)
+        {
+            envc += 1;
+        }
+        let environ = Self::strings(space, (env..env + envc).filter_map(slot));
+        ExecArgs { cmdline, environ }
+    }
+
+    /// The NUL-terminated strings the pointers stored at `slots` point to.
+    fn strings(space: &mut AddressSpace, slots: impl Iterator<Item = u64>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for at in slots {
+            let s = space
+                .read_u64(at)
+                .ok()
+                .and_then(|p| space.read_cstr(p, MAX_ARG_STRLEN).ok().flatten());
+            let Some(s) = s else { break };
+            out.extend_from_slice(&s);
+            out.push(0);
+        }
+        out
     }
 }
 
@@ -188,11 +286,31 @@ pub enum WaitOn {
     Signal,
     /// Retry: `rt_sigtimedwait` when one of these signals is pending; `EAGAIN` at the deadline.
     SigWait { set: u64 },
-    /// Retry: `poll`/`select` when one of these pipe ends may be ready (`true` = the write
-    /// end); completed with 0 at the deadline.
-    Poll {
-        watch: Vec<(crate::vfs::pipe::PipeRef, bool)>,
-    },
+    /// Retry: `poll`/`select` when one of these may be ready; completed with 0 at the
+    /// deadline.
+    Poll { watch: Vec<PollWatch> },
+    /// Retry: a `read` of host stdin, once the host says a read would not block.
+    HostStdin,
+}
+
+/// What a parked `poll` or `select` watches.
+#[derive(Clone)]
+pub enum PollWatch {
+    PipeRead(crate::vfs::pipe::PipeRef),
+    PipeWrite(crate::vfs::pipe::PipeRef),
+    /// Host stdin, which only the host can make readable.
+    HostStdin,
+}
+
+impl WaitOn {
+    /// Whether only the host can end this wait (input on host stdin).
+    pub fn waits_on_host_stdin(&self) -> bool {
+        match self {
+            WaitOn::HostStdin => true,
+            WaitOn::Poll { watch } => watch.iter().any(|w| matches!(w, PollWatch::HostStdin)),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -304,5 +422,42 @@ impl Tasks {
     /// Something that `Retry` waiters may be waiting for happened.
     pub fn notify(&mut self) {
         self.events += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctr2wasm_emulator::mmu::Prot;
+
+    #[test]
+    fn comm_is_the_last_component_of_the_exec_path_cut_to_15_bytes() {
+        assert_eq!(comm_of(b"/usr/bin/python3"), b"python3");
+        assert_eq!(comm_of(b"s.sh"), b"s.sh");
+        assert_eq!(comm_of(b"/tmp/a-long-name-for-cat"), b"a-long-name-for");
+        assert_eq!(comm_of(b"/dir/"), b"");
+    }
+
+    #[test]
+    fn exec_args_are_read_back_from_the_initial_stack() {
+        let mut space = AddressSpace::new();
+        let sp = 0x10000;
+        space.map(sp, 0x1000, Prot::RW);
+        let strings = sp + 0x800;
+        space.write(strings, b"prog\0-x\0A=1\0").unwrap();
+        // argc, argv[0], argv[1], NULL, envp[0], NULL
+        for (i, v) in [2, strings, strings + 5, 0, strings + 8, 0]
+            .iter()
+            .enumerate()
+        {
+            space.write_u64(sp + 8 * i as u64, *v).unwrap();
+        }
+        assert_eq!(
+            ExecArgs::from_stack(&mut space, sp),
+            ExecArgs {
+                cmdline: b"prog\0-x\0".to_vec(),
+                environ: b"A=1\0".to_vec(),
+            }
+        );
     }
 }

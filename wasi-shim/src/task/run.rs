@@ -7,13 +7,15 @@
 //! for a deadline, the host sleeps until the nearest one; when none can ever run again the run
 //! ends with [`Deadlock`]. The run ends when process 1 exits, as a container's does.
 //!
-//! Host stdin is read with a blocking host read inside `read` itself: WASI has no portable
-//! non-blocking stdin, so a read of an empty host stdin stops every task until input comes.
+//! Host stdin is a wait like the others: a `read` or `poll` that finds no input parks on it,
+//! and when every thread waits on the host (stdin, deadlines), the runtime blocks in the host
+//! (`poll` natively, `poll_oneoff` in WASI) until input comes or the nearest deadline passes.
 
-use super::{ExitStatus, ProcRef, Thread, WaitOn};
+use super::{ExitStatus, PollWatch, ProcRef, Thread, WaitOn};
 use crate::abi::Errno;
 use crate::abi::signal::{SIGBUS, SIGILL, SIGSEGV, SIGTRAP};
 use crate::abi::time::{CLOCK_MONOTONIC, Timespec};
+use crate::host;
 use crate::kernel::Kernel;
 use crate::signal;
 use crate::syscall::{self, Ctx, time::now_ns};
@@ -47,6 +49,7 @@ impl std::fmt::Display for WaitOn {
             WaitOn::Sleep { .. } => f.write_str("a timer"),
             WaitOn::Signal | WaitOn::SigWait { .. } => f.write_str("a signal"),
             WaitOn::Poll { .. } => f.write_str("poll"),
+            WaitOn::HostStdin => f.write_str("host stdin"),
         }
     }
 }
@@ -92,7 +95,8 @@ pub fn run(kernel: &mut Kernel) -> Result<ExitStatus, Deadlock> {
     }
 }
 
-/// Nothing can run: sleep in the host until the nearest deadline, or report the deadlock.
+/// Nothing can run: block in the host until stdin has input (if a thread waits for it) or the
+/// nearest deadline passes, or report the deadlock.
 fn idle(kernel: &mut Kernel) -> Result<(), Deadlock> {
     let deadlines = kernel
         .tasks
@@ -104,11 +108,22 @@ fn idle(kernel: &mut Kernel) -> Result<(), Deadlock> {
         .procs
         .values()
         .filter_map(|p| p.borrow().itimer_real.map(|(at, _)| at));
-    match deadlines.chain(timers).min() {
-        Some(at) => {
-            let now = now_ns(kernel, CLOCK_MONOTONIC);
-            if at > now {
-                std::thread::sleep(Duration::from_nanos(at - now));
+    let nearest = deadlines.chain(timers).min();
+    let stdin = kernel
+        .tasks
+        .threads
+        .values()
+        .any(|t| t.wait.as_ref().is_some_and(|w| w.on.waits_on_host_stdin()));
+    let now = now_ns(kernel, CLOCK_MONOTONIC);
+    let timeout_ns = nearest.map(|at| at.saturating_sub(now));
+    if stdin {
+        host::wait_stdin(timeout_ns);
+        return Ok(());
+    }
+    match timeout_ns {
+        Some(ns) => {
+            if ns > 0 {
+                std::thread::sleep(Duration::from_nanos(ns));
             }
             Ok(())
         }
@@ -181,13 +196,15 @@ fn wake_ready(kernel: &mut Kernel) {
                 }
             }
             WaitOn::Poll { watch }
-                if watch.iter().any(|(p, write)| {
-                    let p = p.borrow();
-                    if *write { p.writable() } else { p.readable() }
+                if watch.iter().any(|w| match w {
+                    PollWatch::PipeRead(p) => p.borrow().readable(),
+                    PollWatch::PipeWrite(p) => p.borrow().writable(),
+                    PollWatch::HostStdin => host::stdin_ready(),
                 }) =>
             {
                 t.wait = None
             }
+            WaitOn::HostStdin if host::stdin_ready() => t.wait = None,
             WaitOn::PipeRead(p) if p.borrow().readable() => t.wait = None,
             WaitOn::PipeWrite(p) if p.borrow().writable() => t.wait = None,
             WaitOn::Children { events: e } if *e != events => t.wait = None,
@@ -208,7 +225,12 @@ fn run_slice(kernel: &mut Kernel, tid: u32) {
         let mut proc = proc_rc.borrow_mut();
         let limit = thread.hart.instret.saturating_add(TIME_SLICE);
         loop {
-            signal::deliver(kernel, &mut proc, &mut thread);
+            // A vfork parent takes signals only once the child lets go: until then its
+            // address space may be lent to the child (`sys_clone`), with no stack to use.
+            let in_vfork = matches!(&thread.wait, Some(w) if matches!(w.on, WaitOn::Vfork { .. }));
+            if !in_vfork {
+                signal::deliver(kernel, &mut proc, &mut thread);
+            }
             if proc.exit.is_some() || thread.exited || thread.wait.is_some() {
                 break;
             }
@@ -255,6 +277,16 @@ fn thread_gone(kernel: &mut Kernel, proc_rc: &ProcRef, thread: Thread) {
     let mut proc = proc_rc.borrow_mut();
     proc.instret_done = proc.instret_done.saturating_add(thread.hart.instret);
     proc.nthreads = proc.nthreads.saturating_sub(1);
+    // `exit_mm_release`: the robust list first, then the child tid word.
+    if proc.exit.is_none() && thread.robust_list != 0 {
+        super::futex::exit_robust_list(
+            &mut kernel.tasks,
+            &mut proc.mm.space,
+            thread.tgid,
+            thread.tid,
+            thread.robust_list,
+        );
+    }
     if proc.exit.is_none() && thread.clear_child_tid != 0 {
         // `mm_release`: the word is cleared and one waiter woken, as pthread_join expects.
         if proc
@@ -309,6 +341,7 @@ fn reap_dead(kernel: &mut Kernel) {
             p.nthreads = 0;
             p.zombie = true;
             p.fds = Default::default();
+            p.return_vm(&kernel.tasks.procs);
             p.mm = Default::default();
             p.cache = Default::default();
             p.vfork_parent = None;

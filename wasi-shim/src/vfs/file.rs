@@ -150,6 +150,18 @@ impl OpenFile {
         }
     }
 
+    /// Whether a read would take its bytes from host stdin (stdin, or a terminal opened
+    /// read-write on another fd).
+    pub fn reads_host_stdin(&self) -> bool {
+        matches!(
+            self.kind,
+            FileKind::Stdio {
+                stream: Stdio::In,
+                ..
+            } | FileKind::Stdio { terminal: true, .. }
+        ) && self.readable()
+    }
+
     /// `read(2)` at the file offset, advancing it.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
         if !self.readable() {
@@ -159,7 +171,12 @@ impl OpenFile {
             FileKind::Stdio { stream, terminal } => {
                 // Reading a terminal opened O_RDWR reads the keyboard, whichever fd it is.
                 if *stream == Stdio::In || *terminal {
-                    std::io::stdin().read(buf).map_err(|e| host::errno_of(&e))
+                    // Nothing to read yet: the caller parks the thread (or, with
+                    // `O_NONBLOCK`, returns `EAGAIN`) instead of blocking every task here.
+                    if !buf.is_empty() && !host::stdin_ready() {
+                        return Err(Errno::EAGAIN);
+                    }
+                    host::read_stdin(buf).map_err(|e| host::errno_of(&e))
                 } else {
                     Err(Errno::EBADF)
                 }

@@ -7,7 +7,6 @@
 //! process table (TODO(#3): list every pid once processes exist side by side).
 
 use super::GuestPathBuf;
-use super::overlay::parent_of;
 use crate::abi::fs::{DT_DIR, DT_LNK, DT_REG};
 use crate::abi::utsname;
 use crate::task::fd::GuestFd;
@@ -183,6 +182,8 @@ fn lookup_pid(components: &[&[u8]], p: &Process) -> Option<ProcNode> {
         [b"status"] => text(status(p)),
         [b"stat"] => text(stat(p)),
         [b"comm"] => text(format!("{}\n", comm(p))),
+        [b"cmdline"] => Some(ProcNode::File(p.args.cmdline.clone())),
+        [b"environ"] => Some(ProcNode::File(p.args.environ.clone())),
         [b"mounts"] => text(MOUNTS.into()),
         [b"mountinfo"] => text(MOUNTINFO.into()),
         _ => None,
@@ -221,7 +222,16 @@ pub fn list(components: &[&[u8]], me: &ProcSelf) -> Vec<(Vec<u8>, u8)> {
                 .map(|n| ((*n).into(), DT_LNK))
                 .collect();
             v.push(("fd".into(), DT_DIR));
-            for f in ["comm", "maps", "mountinfo", "mounts", "stat", "status"] {
+            for f in [
+                "cmdline",
+                "comm",
+                "environ",
+                "maps",
+                "mountinfo",
+                "mounts",
+                "stat",
+                "status",
+            ] {
                 v.push((f.into(), DT_REG));
             }
             v
@@ -247,12 +257,9 @@ fn fd_names(p: &Process) -> Vec<(String, u8)> {
         .collect()
 }
 
-/// The program's name as `comm` holds it: the executable's file name, at most 15 bytes.
+/// The task name (`comm`), set by `execve`.
 fn comm(p: &Process) -> String {
-    let exe = p.exe.as_bytes();
-    let start = parent_of(exe).len() + 1;
-    let name = exe.get(start.min(exe.len())..).unwrap_or_default();
-    String::from_utf8_lossy(&name[..name.len().min(15)]).into_owned()
+    String::from_utf8_lossy(&p.comm).into_owned()
 }
 
 fn vm_kb(mm: &Mm) -> u64 {
@@ -406,6 +413,10 @@ mod tests {
         );
         p.ppid = 1;
         p.fds = FdTable::default();
+        p.args = Rc::new(crate::task::ExecArgs {
+            cmdline: b"python3\0-c\0".to_vec(),
+            environ: b"A=1\0".to_vec(),
+        });
         let mut f = OpenFile::stdio(Stdio::In);
         f.guest_path = Some(GuestPathBuf(b"/etc/passwd".to_vec()));
         f.kind = crate::vfs::file::FileKind::Proc(Vec::new());
@@ -443,6 +454,9 @@ mod tests {
         assert!(stat.starts_with("7 (python3.13) R 1 7 7 0 "));
         assert_eq!(stat.trim_end().split(' ').count(), 52);
         assert_eq!(file(&[b"uptime"], &me), "12.34 12.34\n");
+        assert_eq!(file(&[b"7", b"comm"], &me), "python3.13\n");
+        assert_eq!(file(&[b"7", b"cmdline"], &me), "python3\0-c\0");
+        assert_eq!(file(&[b"7", b"environ"], &me), "A=1\0");
     }
 
     #[test]
