@@ -274,10 +274,7 @@ pub fn sys_preadv(
 ) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
     let iovs = read_iovecs(c, iov, iovcnt)?;
-    let at = match offset {
-        -1 => None,
-        o => Some(u64::try_from(o).map_err(|_| Errno::EINVAL)?),
-    };
+    let at = vector_offset(offset)?;
     let mut total = 0u64;
     for v in iovs {
         let n = match read_into(c, &file, GuestAddr(v.base), v.len, at.map(|o| o + total)) {
@@ -307,11 +304,17 @@ pub fn sys_pwritev(
 ) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
     let iovs = read_iovecs(c, iov, iovcnt)?;
-    let at = match offset {
-        -1 => None,
-        o => Some(u64::try_from(o).map_err(|_| Errno::EINVAL)?),
-    };
+    let at = vector_offset(offset)?;
     write_from(c, &file, &iovs, at)
+}
+
+/// The offset argument of `preadv`/`pwritev`: -1 means the file offset, other negatives are
+/// `EINVAL`.
+fn vector_offset(offset: i64) -> Result<Option<u64>, Errno> {
+    match offset {
+        -1 => Ok(None),
+        o => u64::try_from(o).map(Some).map_err(|_| Errno::EINVAL),
+    }
 }
 
 /// Reads and checks an iovec array (`import_iovec`): at most `UIO_MAXIOV` entries whose
