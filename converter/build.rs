@@ -19,7 +19,7 @@ fn main() {
         "emulator/Cargo.toml",
         "Cargo.lock",
     ] {
-        rerun_if_changed(&workspace.join(dir));
+        rerun_if_changed(workspace, Path::new(dir));
     }
     let target_dir = runtime_target_dir(workspace);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -68,12 +68,17 @@ fn runtime_target_dir(workspace: &Path) -> PathBuf {
         .unwrap_or_else(|| workspace.join("target/runtime-wasm").join(&checkout))
 }
 
-fn rerun_if_changed(path: &Path) {
+/// Watches `rel` (relative to the workspace) and, for a directory, everything in it. Paths
+/// are printed relative to this package, which cargo resolves against the checkout being
+/// built: two clones sharing one target directory share this build script's output, and
+/// absolute paths would keep watching the other clone's files.
+fn rerun_if_changed(workspace: &Path, rel: &Path) {
+    let path = workspace.join(rel);
     if path.is_dir() {
-        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
-            rerun_if_changed(&entry.path());
+        for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+            rerun_if_changed(workspace, &rel.join(entry.file_name()));
         }
     } else {
-        println!("cargo:rerun-if-changed={}", path.display());
+        println!("cargo:rerun-if-changed=../{}", rel.display());
     }
 }

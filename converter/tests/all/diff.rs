@@ -107,6 +107,7 @@ differential_tests! {
     malloc,
     misaligned,
     mmap,
+    mmap_reserve,
     muldiv,
     nanbox,
     nonblock { args: ["one", "two words", ""], env: [] },

@@ -1,11 +1,16 @@
 //! Software MMU: a guest's 64-bit virtual address space mapped onto host memory.
 //!
 //! wasm32 gives one linear memory and no host page faults, so every guest access goes through
-//! here. Pages are 4 KiB. A page-table entry holds the page's protection and, once touched, a
-//! reference-counted frame; `fork` shares frames copy-on-write. A direct-mapped [`tlb`] in
-//! front of the page table makes the common access one compare and one add.
+//! here. Pages are 4 KiB. Mappings are kept as page ranges ([`region`]), so reserving a huge
+//! range costs one entry; a page gets a page-table entry only when first touched, holding a
+//! copy of its region's protection and, once read or written, a reference-counted frame;
+//! `fork` shares frames copy-on-write. A direct-mapped [`tlb`] in front of the page table makes
+//! the common access one compare and one add; only a miss consults the regions.
 //!
 //! Invariants:
+//! - A page is mapped exactly when a region holds it. A page-table entry marked
+//!   [`PTE_MAPPED`] exists only for such a page and carries its region's protection and
+//!   sharing; every change to a region updates or drops the entries under it.
 //! - A TLB write tag exists only for a page that is writable, populated with a frame nobody
 //!   else holds, and not marked as holding decoded code. Every change to a page-table entry
 //!   flushes that page's TLB entry.
@@ -17,11 +22,13 @@
 
 mod frame;
 mod page_table;
+mod region;
 mod tlb;
 
 use frame::Frame;
 pub use frame::{DEFAULT_MEMORY_LIMIT, memory_available, memory_in_use, set_memory_limit};
 use page_table::{PTE_CODE, PTE_MAPPED, PTE_SHARED, PageTable, Pte};
+use region::RegionMap;
 use std::rc::Rc;
 pub use tlb::Tlb;
 
@@ -94,9 +101,11 @@ pub struct MemFault {
     pub kind: FaultKind,
 }
 
-/// One guest address space: page table, TLB, and the list of code pages gone stale.
+/// One guest address space: mapped regions, page table, TLB, and the list of code pages gone
+/// stale.
 pub struct AddressSpace {
     pub(crate) tlb: Tlb,
+    regions: RegionMap,
     table: PageTable,
     stale_code: Vec<u64>,
     /// Some frame allocation was refused since the last [`Self::take_out_of_memory`].
@@ -113,6 +122,7 @@ impl AddressSpace {
     pub fn new() -> AddressSpace {
         AddressSpace {
             tlb: Tlb::new(),
+            regions: RegionMap::default(),
             table: PageTable::default(),
             stale_code: Vec::new(),
             out_of_memory: false,
@@ -120,14 +130,12 @@ impl AddressSpace {
     }
 
     /// Maps fresh zero-filled pages over `[addr, addr+len)`, replacing whatever was there
-    /// (`MAP_FIXED` semantics). Frames are allocated on first touch.
+    /// (`MAP_FIXED` semantics). Page-table entries and frames come on first touch, so the
+    /// cost is that of the pages already populated there, whatever the length.
     pub fn map(&mut self, addr: u64, len: u64, prot: Prot) {
-        self.for_each_page(addr, len, true, |pte| {
-            *pte = Pte {
-                frame: None,
-                flags: PTE_MAPPED | prot.bits(),
-            };
-        });
+        let (first, end) = Self::page_range(addr, len);
+        self.clear_pages(first, end);
+        self.regions.set(first, end, prot.bits());
     }
 
     /// Maps fresh zero-filled pages over `[addr, addr+len)` that stay shared with every
@@ -135,50 +143,48 @@ impl AddressSpace {
     /// allocated now, so that a fork shares them, and never copied on write. Returns false,
     /// changing nothing, when the frames would pass the memory limit.
     pub fn map_shared(&mut self, addr: u64, len: u64, prot: Prot) -> bool {
-        let npages = addr
-            .saturating_add(len)
-            .min(ADDRESS_SPACE_END)
-            .div_ceil(PAGE_SIZE)
-            .saturating_sub(addr >> PAGE_SHIFT);
-        if !Frame::available(npages) {
+        let (first, end) = Self::page_range(addr, len);
+        if !Frame::available(end.saturating_sub(first)) {
             self.out_of_memory = true;
             return false;
         }
-        self.for_each_page(addr, len, true, |pte| {
-            *pte = Pte {
+        self.clear_pages(first, end);
+        let flags = PTE_SHARED | prot.bits();
+        self.regions.set(first, end, flags);
+        // Bounded by the memory limit checked above.
+        for vpn in first..end {
+            *self.table.get_or_insert(vpn) = Pte {
                 // Never `None` after the check above; a `None` would only make the page
                 // private-on-fork, not wrong for this process.
                 frame: Frame::zeroed(),
-                flags: PTE_MAPPED | PTE_SHARED | prot.bits(),
+                flags: PTE_MAPPED | flags,
             };
-        });
+        }
         true
     }
 
     /// Removes the pages in `[addr, addr+len)`; unmapped pages in the range are ignored.
     pub fn unmap(&mut self, addr: u64, len: u64) {
-        self.for_each_page(addr, len, false, |pte| *pte = Pte::default());
-        self.table.prune();
+        let (first, end) = Self::page_range(addr, len);
+        self.clear_pages(first, end);
+        self.regions.remove(first, end);
     }
 
     /// Changes the protection of the mapped pages in the range. Returns false if any page in
     /// the range is unmapped (Linux then answers `ENOMEM`), after changing the others.
     pub fn protect(&mut self, addr: u64, len: u64, prot: Prot) -> bool {
-        let mut all_mapped = true;
         let first = addr >> PAGE_SHIFT;
-        let npages = len.div_ceil(PAGE_SIZE);
-        for vpn in first..first.saturating_add(npages) {
-            match self.table.get_mut(vpn) {
-                Some(pte) if pte.flags & PTE_MAPPED != 0 => {
-                    if pte.flags & PTE_CODE != 0 {
-                        self.stale_code.push(vpn);
-                    }
-                    pte.flags = PTE_MAPPED | (pte.flags & PTE_SHARED) | prot.bits();
-                    self.tlb.flush_page(vpn);
-                }
-                _ => all_mapped = false,
+        let end = first.saturating_add(len.div_ceil(PAGE_SIZE));
+        let all_mapped = self.regions.covers(first, end);
+        self.regions.protect(first, end, prot.bits());
+        let (stale, tlb) = (&mut self.stale_code, &mut self.tlb);
+        self.table.for_each_mapped_in(first, end, |vpn, pte| {
+            if pte.flags & PTE_CODE != 0 {
+                stale.push(vpn);
             }
-        }
+            pte.flags = PTE_MAPPED | (pte.flags & PTE_SHARED) | prot.bits();
+            tlb.flush_page(vpn);
+        });
         all_mapped
     }
 
@@ -187,30 +193,33 @@ impl AddressSpace {
     pub fn move_range(&mut self, from: u64, to: u64, len: u64) {
         let npages = len.div_ceil(PAGE_SIZE);
         self.unmap(to, len);
-        for i in 0..npages {
-            let src = (from >> PAGE_SHIFT) + i;
-            let dst = (to >> PAGE_SHIFT) + i;
-            if let Some(pte) = self.table.get_mut(src) {
-                let mut moved = std::mem::take(pte);
-                if moved.flags & PTE_CODE != 0 {
-                    self.stale_code.push(src);
-                    moved.flags &= !PTE_CODE;
-                }
-                self.tlb.flush_page(src);
-                if moved.flags & PTE_MAPPED != 0 {
-                    *self.table.get_or_insert(dst) = moved;
-                }
+        let (src, dst) = (from >> PAGE_SHIFT, to >> PAGE_SHIFT);
+        let src_end = src.saturating_add(npages);
+        let mut moved = Vec::new();
+        let (stale, tlb) = (&mut self.stale_code, &mut self.tlb);
+        self.table.for_each_mapped_in(src, src_end, |vpn, pte| {
+            let mut pte = std::mem::take(pte);
+            if pte.flags & PTE_CODE != 0 {
+                stale.push(vpn);
+                pte.flags &= !PTE_CODE;
             }
+            tlb.flush_page(vpn);
+            moved.push((vpn - src + dst, pte));
+        });
+        self.table.prune_range(src, src_end);
+        for (vpn, pte) in moved {
+            *self.table.get_or_insert(vpn) = pte;
         }
-        self.table.prune();
+        for (first, end, flags) in self.regions.take(src, src_end) {
+            self.regions.set(first - src + dst, end - src + dst, flags);
+        }
     }
 
     /// The protection of the page holding `addr`, or `None` if it is unmapped.
     pub fn prot_at(&self, addr: u64) -> Option<Prot> {
-        self.table
-            .get(addr >> PAGE_SHIFT)
-            .filter(|pte| pte.flags & PTE_MAPPED != 0)
-            .map(|pte| Prot(pte.flags & 7))
+        self.regions
+            .flags_at(addr >> PAGE_SHIFT)
+            .map(|flags| Prot(flags & 7))
     }
 
     /// Number of pages backed by a frame of their own or shared (resident set).
@@ -224,6 +233,7 @@ impl AddressSpace {
         self.tlb.flush_all();
         AddressSpace {
             tlb: Tlb::new(),
+            regions: self.regions.clone(),
             table: self.table.clone_for_fork(),
             stale_code: Vec::new(),
             out_of_memory: false,
@@ -275,13 +285,7 @@ impl AddressSpace {
             access: Access::Exec,
             kind,
         };
-        let pte = match self.table.get_mut(vpn) {
-            Some(pte) if pte.flags & PTE_MAPPED != 0 => pte,
-            _ => return Err(fault(FaultKind::Unmapped)),
-        };
-        if pte.flags & Prot::EXEC.bits() == 0 {
-            return Err(fault(FaultKind::Protection));
-        }
+        let pte = Self::entry(&mut self.table, &self.regions, vpn, Prot::EXEC).map_err(fault)?;
         pte.flags |= PTE_CODE;
         let mut bytes = Box::new([0u8; PAGE_SIZE as usize]);
         if let Some(frame) = &pte.frame {
@@ -393,22 +397,13 @@ impl AddressSpace {
         if addr >= ADDRESS_SPACE_END {
             return Err(fault(FaultKind::Unmapped));
         }
-        let Some(pte) = self
-            .table
-            .get_mut(vpn)
-            .filter(|p| p.flags & PTE_MAPPED != 0)
-        else {
-            return Err(fault(FaultKind::Unmapped));
-        };
-        let writing = access != Access::Read;
         let needed = match access {
             Access::Read => Prot::READ,
             Access::Write => Prot::WRITE,
             Access::Exec => Prot::NONE,
         };
-        if pte.flags & needed.bits() != needed.bits() {
-            return Err(fault(FaultKind::Protection));
-        }
+        let pte = Self::entry(&mut self.table, &self.regions, vpn, needed).map_err(fault)?;
+        let writing = access != Access::Read;
         if writing {
             if pte.flags & PTE_CODE != 0 {
                 pte.flags &= !PTE_CODE;
@@ -449,28 +444,51 @@ impl AddressSpace {
         Ok(base.wrapping_add((addr & PAGE_MASK) as usize))
     }
 
-    /// Visits the page-table entries of every page in the range, creating them when `create`
-    /// is set, and keeps the TLB and stale-code list in step with the change.
-    fn for_each_page(&mut self, addr: u64, len: u64, create: bool, mut f: impl FnMut(&mut Pte)) {
-        let first = addr >> PAGE_SHIFT;
+    /// Pages `[first, end)` touched by `[addr, addr+len)`, cut at the end of the address space.
+    fn page_range(addr: u64, len: u64) -> (u64, u64) {
         let end = addr
             .saturating_add(len)
             .min(ADDRESS_SPACE_END)
             .div_ceil(PAGE_SIZE);
-        for vpn in first..end {
-            let pte = if create {
-                Some(self.table.get_or_insert(vpn))
-            } else {
-                self.table.get_mut(vpn)
-            };
-            if let Some(pte) = pte {
-                if pte.flags & PTE_CODE != 0 {
-                    self.stale_code.push(vpn);
-                }
-                f(pte);
-                self.tlb.flush_page(vpn);
-            }
+        (addr >> PAGE_SHIFT, end)
+    }
+
+    /// The page-table entry of page `vpn` for an access needing `needed`, created from the
+    /// page's region on first touch. The check comes first, so that a fault on a reserved
+    /// page creates no entry. (An associated function so that the entry borrows only the
+    /// table.)
+    fn entry<'a>(
+        table: &'a mut PageTable,
+        regions: &RegionMap,
+        vpn: u64,
+        needed: Prot,
+    ) -> Result<&'a mut Pte, FaultKind> {
+        let flags = match table.get(vpn) {
+            Some(pte) if pte.flags & PTE_MAPPED != 0 => pte.flags,
+            _ => PTE_MAPPED | regions.flags_at(vpn).ok_or(FaultKind::Unmapped)?,
+        };
+        if flags & needed.bits() != needed.bits() {
+            return Err(FaultKind::Protection);
         }
+        let pte = table.get_or_insert(vpn);
+        if pte.flags & PTE_MAPPED == 0 {
+            *pte = Pte { frame: None, flags };
+        }
+        Ok(pte)
+    }
+
+    /// Drops the page-table entries (and so the frames) of pages `[first, end)`, keeping the
+    /// TLB and stale-code list in step. Costs the populated part of the range only.
+    fn clear_pages(&mut self, first: u64, end: u64) {
+        let (stale, tlb) = (&mut self.stale_code, &mut self.tlb);
+        self.table.for_each_mapped_in(first, end, |vpn, pte| {
+            if pte.flags & PTE_CODE != 0 {
+                stale.push(vpn);
+            }
+            *pte = Pte::default();
+            tlb.flush_page(vpn);
+        });
+        self.table.prune_range(first, end);
     }
 }
 
@@ -589,6 +607,138 @@ mod tests {
         drop(m);
         assert_eq!(memory_in_use(), base);
         set_memory_limit(DEFAULT_MEMORY_LIMIT);
+    }
+
+    const TIB: u64 = 1 << 40;
+
+    #[test]
+    fn huge_prot_none_map_costs_nothing_until_touched() {
+        let mut m = AddressSpace::new();
+        let base = 0x10_0000_0000;
+        m.map(base, TIB, Prot::NONE);
+        assert_eq!((m.resident_pages(), m.table.leaf_count()), (0, 0));
+        assert_eq!(m.prot_at(base + TIB - 1), Some(Prot::NONE));
+        assert_eq!(m.prot_at(base + TIB), None);
+        let mid = base + TIB / 2;
+        assert!(m.protect(mid, 4 * PAGE_SIZE, Prot::RW));
+        assert_eq!(m.regions.len(), 3);
+        m.write_u64(mid + PAGE_SIZE, 0x5eed).unwrap();
+        assert_eq!(m.read_u64(mid + PAGE_SIZE).unwrap(), 0x5eed);
+        assert_eq!(m.read_u64(mid).unwrap(), 0);
+        let e = m.read_u64(mid - 8).unwrap_err();
+        assert_eq!((e.addr, e.kind), (mid - 8, FaultKind::Protection));
+        let e = m.write_u64(mid + 4 * PAGE_SIZE, 1).unwrap_err();
+        assert_eq!(e.kind, FaultKind::Protection);
+        // Two pages touched, one leaf; faults on reserved pages create nothing.
+        assert_eq!((m.resident_pages(), m.table.leaf_count()), (2, 1));
+        // Protecting the slice back merges the regions again.
+        assert!(m.protect(mid, 4 * PAGE_SIZE, Prot::NONE));
+        assert_eq!(m.regions.len(), 1);
+        assert!(m.read_u64(mid + PAGE_SIZE).is_err());
+        m.unmap(base, TIB);
+        assert_eq!((m.resident_pages(), m.table.leaf_count()), (0, 0));
+        assert_eq!(m.regions.len(), 0);
+    }
+
+    #[test]
+    fn partial_unmap_keeps_populated_pages_outside() {
+        let mut m = AddressSpace::new();
+        m.map(0x10000, 8 * PAGE_SIZE, Prot::RW);
+        for i in [1, 3, 6] {
+            m.write_u64(0x10000 + i * PAGE_SIZE, i).unwrap();
+        }
+        let before = memory_in_use();
+        m.unmap(0x12000, 3 * PAGE_SIZE);
+        assert_eq!(memory_in_use(), before - PAGE_SIZE);
+        assert_eq!(m.resident_pages(), 2);
+        assert_eq!(m.read_u64(0x11000).unwrap(), 1);
+        assert_eq!(m.read_u64(0x16000).unwrap(), 6);
+        for a in [0x12000, 0x13000, 0x14000] {
+            assert_eq!(m.read_u64(a).unwrap_err().kind, FaultKind::Unmapped);
+            assert_eq!(m.prot_at(a), None);
+        }
+        assert_eq!(m.read_u64(0x15000).unwrap(), 0);
+        assert_eq!(m.read_u64(0x17ff8).unwrap(), 0);
+        // Mapping over the hole again gives zeroes; over a populated page, replaces it.
+        m.map(0x13000, 4 * PAGE_SIZE, Prot::READ);
+        assert_eq!(m.read_u64(0x13000).unwrap(), 0);
+        assert_eq!(m.read_u64(0x16000).unwrap(), 0);
+        assert!(m.write_u64(0x16000, 1).is_err());
+        assert_eq!(m.read_u64(0x11000).unwrap(), 1);
+        assert!(m.read_u64(0x12000).is_err());
+    }
+
+    #[test]
+    fn protect_across_a_hole_changes_the_mapped_parts() {
+        let mut m = AddressSpace::new();
+        m.map(0x10000, 2 * PAGE_SIZE, Prot::RWX);
+        m.map(0x13000, 2 * PAGE_SIZE, Prot::RW);
+        m.write_u64(0x10000, 1).unwrap();
+        m.fetch_code_page(0x11).unwrap();
+        assert!(!m.protect(0x10000, 5 * PAGE_SIZE, Prot::READ));
+        assert_eq!(m.take_stale_code(), Some(vec![0x11]));
+        for a in [0x10000, 0x11000, 0x13000, 0x14000] {
+            assert_eq!(m.prot_at(a), Some(Prot::READ));
+            assert_eq!(m.write_u64(a, 2).unwrap_err().kind, FaultKind::Protection);
+        }
+        assert_eq!(m.prot_at(0x12000), None);
+        assert_eq!(m.read_u64(0x10000).unwrap(), 1);
+        assert!(m.protect(0x13000, 2 * PAGE_SIZE, Prot::RW));
+        m.write_u64(0x14000, 3).unwrap();
+        // Past the end of the address space nothing is mapped.
+        assert!(!m.protect(ADDRESS_SPACE_END - PAGE_SIZE, 2 * PAGE_SIZE, Prot::RW));
+    }
+
+    #[test]
+    fn fork_after_partial_population() {
+        let mut parent = AddressSpace::new();
+        let base = 0x4000_0000;
+        parent.map(base, 1 << 30, Prot::RW);
+        parent.write_u64(base, 7).unwrap();
+        parent.write_u64(base + 1000 * PAGE_SIZE, 8).unwrap();
+        let mut child = parent.fork();
+        assert_eq!(child.resident_pages(), 2);
+        assert_eq!(child.prot_at(base + (1 << 30) - 1), Some(Prot::RW));
+        assert_eq!(child.read_u64(base + 1000 * PAGE_SIZE).unwrap(), 8);
+        assert_eq!(child.read_u64(base + 5000 * PAGE_SIZE).unwrap(), 0);
+        child.write_u64(base + 2000 * PAGE_SIZE, 9).unwrap();
+        child.write_u64(base, 10).unwrap();
+        assert_eq!(parent.read_u64(base + 2000 * PAGE_SIZE).unwrap(), 0);
+        assert_eq!(parent.read_u64(base).unwrap(), 7);
+        // The child's regions are its own.
+        child.unmap(base, PAGE_SIZE);
+        assert_eq!(parent.prot_at(base), Some(Prot::RW));
+        assert!(parent.protect(base, 1 << 30, Prot::READ));
+        assert_eq!(child.prot_at(base + PAGE_SIZE), Some(Prot::RW));
+    }
+
+    #[test]
+    fn move_range_across_populated_and_untouched_pages() {
+        let mut m = AddressSpace::new();
+        m.map(0x10000, 6 * PAGE_SIZE, Prot::RWX);
+        m.protect(0x14000, PAGE_SIZE, Prot::READ);
+        m.write_u64(0x11000, 5).unwrap();
+        m.fetch_code_page(0x12).unwrap();
+        m.map(0x80000, 8 * PAGE_SIZE, Prot::RW);
+        m.write_u64(0x81000, 6).unwrap();
+        m.move_range(0x10000, 0x80000, 6 * PAGE_SIZE);
+        assert_eq!(m.take_stale_code(), Some(vec![0x12]));
+        assert_eq!(m.read_u64(0x81000).unwrap(), 5);
+        assert_eq!(m.read_u64(0x82000).unwrap(), 0);
+        assert_eq!(m.prot_at(0x83000), Some(Prot::RWX));
+        assert_eq!(m.prot_at(0x84000), Some(Prot::READ));
+        assert_eq!(m.prot_at(0x85000), Some(Prot::RWX));
+        assert_eq!(m.prot_at(0x86000), Some(Prot::RW));
+        m.write_u64(0x85000, 1).unwrap();
+        for a in (0x10000..0x16000).step_by(PAGE_SIZE as usize) {
+            assert_eq!(m.prot_at(a), None);
+            assert!(m.read_u64(a).is_err());
+        }
+        assert_eq!(m.resident_pages(), 3);
+        // A moved code page is decoded afresh.
+        m.fetch_code_page(0x82).unwrap();
+        m.write_u64(0x82000, 1).unwrap();
+        assert_eq!(m.take_stale_code(), Some(vec![0x82]));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The page table: guest page number to page-table entry.
 //!
-//! Two levels: an ordered map from 2 MiB region to a leaf of 512 entries. Lookups happen only
-//! on TLB misses, and the ordered map gives range operations and `fork` a cheap walk.
+//! Two levels: an ordered map from 2 MiB span to a leaf of 512 entries. Only touched pages
+//! have entries (which pages are mapped is [`super::region`]'s business), so range operations
+//! walk the leaves present in the range, never every page of it. Lookups happen only on TLB
+//! misses, and the ordered map gives range operations and `fork` a cheap walk.
 
 use super::frame::Frame;
 use std::collections::BTreeMap;
@@ -40,11 +42,6 @@ impl PageTable {
         leaf.ptes.get(vpn as usize % LEAF_LEN)
     }
 
-    pub fn get_mut(&mut self, vpn: u64) -> Option<&mut Pte> {
-        let leaf = self.leaves.get_mut(&(vpn >> LEAF_BITS))?;
-        leaf.ptes.get_mut(vpn as usize % LEAF_LEN)
-    }
-
     pub fn get_or_insert(&mut self, vpn: u64) -> &mut Pte {
         let leaf = self.leaves.entry(vpn >> LEAF_BITS).or_insert_with(|| Leaf {
             ptes: Box::new(std::array::from_fn(|_| Pte::default())),
@@ -52,10 +49,47 @@ impl PageTable {
         &mut leaf.ptes[vpn as usize % LEAF_LEN]
     }
 
-    /// Drops leaves with no mapped page left.
-    pub fn prune(&mut self) {
-        self.leaves
-            .retain(|_, leaf| leaf.ptes.iter().any(|p| p.flags & PTE_MAPPED != 0));
+    /// Drops the leaves covering pages `[first, end)` that have no mapped page left.
+    pub fn prune_range(&mut self, first: u64, end: u64) {
+        let Some(keys) = Self::leaf_keys(first, end) else {
+            return;
+        };
+        let empty: Vec<u64> = self
+            .leaves
+            .range(keys)
+            .filter(|(_, leaf)| leaf.ptes.iter().all(|p| p.flags & PTE_MAPPED == 0))
+            .map(|(&k, _)| k)
+            .collect();
+        for k in empty {
+            self.leaves.remove(&k);
+        }
+    }
+
+    /// Visits the mapped entries of pages `[first, end)` in order; costs the number of leaves
+    /// there, not the length of the range.
+    pub fn for_each_mapped_in(&mut self, first: u64, end: u64, mut f: impl FnMut(u64, &mut Pte)) {
+        let Some(keys) = Self::leaf_keys(first, end) else {
+            return;
+        };
+        for (&hi, leaf) in self.leaves.range_mut(keys) {
+            for (i, pte) in leaf.ptes.iter_mut().enumerate() {
+                let vpn = (hi << LEAF_BITS) | i as u64;
+                if (first..end).contains(&vpn) && pte.flags & PTE_MAPPED != 0 {
+                    f(vpn, pte);
+                }
+            }
+        }
+    }
+
+    /// Number of leaves (for tests of memory use).
+    #[cfg(test)]
+    pub fn leaf_count(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// The keys of the leaves covering pages `[first, end)`, `None` when it is empty.
+    fn leaf_keys(first: u64, end: u64) -> Option<std::ops::RangeInclusive<u64>> {
+        (first < end).then(|| (first >> LEAF_BITS)..=((end - 1) >> LEAF_BITS))
     }
 
     pub fn for_each_mapped(&mut self, mut f: impl FnMut(u64, &mut Pte)) {

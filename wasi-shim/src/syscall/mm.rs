@@ -76,9 +76,6 @@ pub fn sys_mmap(
     } else {
         file_backing(c, fd, offset, len, shared && prot & PROT_WRITE != 0)?
     };
-    if !c.proc.mm.may_expand(len) {
-        return Err(Errno::ENOMEM);
-    }
     let start = if fixed {
         if addr.checked_add(len).is_none_or(|e| e > ADDRESS_SPACE_END) {
             return Err(Errno::ENOMEM);

@@ -24,13 +24,6 @@ pub const STACK_SIZE: u64 = STK_LIM;
 pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
 /// The smallest gap between the stack top and `mmap_base` (`MIN_GAP` in `mm/util.c`).
 const MIN_GAP: u64 = 128 << 20;
-/// Most address space one process may have mapped: `RLIMIT_AS` in effect, answered the same
-/// way (`ENOMEM` from `mmap` and `mremap`, an unmoved break from `brk`). Every mapped page
-/// costs a page-table entry up front, touched or not (8 bytes in the wasm module, 16
-/// natively), so a guest mapping a large part of the 128 TiB space would exhaust or stall
-/// the runtime; 64 GiB keeps that under 256 MiB and is far more than programs reserve.
-/// TODO(#lazy-page-tables): create entries on first touch and lift this.
-pub const MAX_MAPPED_BYTES: u64 = 64 << 30;
 
 /// Bytes a file-backed mapping starts with; the page at `vma.start` holds `data[start..]`.
 #[derive(Clone, Debug)]
@@ -129,13 +122,6 @@ impl Mm {
             self.vmas.remove(&s);
         }
         self.space.unmap(start, len);
-    }
-
-    /// True when `len` more bytes of mappings stay within [`MAX_MAPPED_BYTES`]
-    /// (`may_expand_vm`).
-    pub fn may_expand(&self, len: u64) -> bool {
-        let mapped = self.vmas.iter().map(|(&s, v)| v.end - s).sum::<u64>();
-        mapped.saturating_add(len) <= MAX_MAPPED_BYTES
     }
 
     /// True when no mapping touches `[start, start+len)`.
@@ -242,9 +228,6 @@ impl Mm {
             return Err(Errno::EFAULT);
         }
         let vma = vma.clone();
-        if new_len > old_len && !self.may_expand(new_len - old_len) {
-            return Err(Errno::ENOMEM);
-        }
         if dest.is_none() && new_len <= old_len {
             self.unmap(old + new_len, old_len - new_len);
             return Ok(old);
@@ -312,9 +295,7 @@ impl Mm {
             self.unmap(new_top, old_top - new_top);
         } else if new_top > old_top {
             // Keep a guard page between the heap and the next mapping, as `check_brk_limits` does.
-            if !self.is_free(old_top, new_top - old_top + PAGE_SIZE)
-                || !self.may_expand(new_top - old_top)
-            {
+            if !self.is_free(old_top, new_top - old_top + PAGE_SIZE) {
                 return self.brk;
             }
             self.map_fixed(old_top, new_top - old_top, Prot::RW, VmaKind::Heap);
@@ -604,6 +585,8 @@ mod tests {
         assert_eq!(mm.find_free(below_base + P, 0), Err(Errno::ENOMEM));
         let a = 0x70_0000;
         mm.map_fixed(a, P, Prot::RW, VmaKind::Anonymous);
+        // Another mapping right after it, so that growing has to move.
+        mm.map_fixed(a + P, P, Prot::READ, VmaKind::Anonymous);
         assert_eq!(
             mm.remap(a, P, below_base + P, true, None, false),
             Err(Errno::ENOMEM)
@@ -612,18 +595,11 @@ mod tests {
             mm.remap(a, P, ADDRESS_SPACE_END, false, None, false),
             Err(Errno::ENOMEM)
         );
-        // Nor past the address-space limit, wherever there is room.
-        assert_eq!(
-            mm.remap(a, P, MAX_MAPPED_BYTES + P, true, None, false),
-            Err(Errno::ENOMEM)
-        );
-        assert!(!mm.may_expand(MAX_MAPPED_BYTES));
-        assert!(mm.may_expand(MAX_MAPPED_BYTES - P));
+        mm.unmap(a + P, P);
         assert_eq!(mm.remap(a, P, 1 << 30, false, None, false), Ok(a));
         mm.unmap(a, 1 << 30);
         // brk leaves the break where it was.
         mm.init_brk(0x100_0000);
-        assert_eq!(mm.set_brk(0x100_0000 + MAX_MAPPED_BYTES + P), 0x100_0000);
         for huge in [
             ADDRESS_SPACE_END,
             ADDRESS_SPACE_END + P,
@@ -632,6 +608,28 @@ mod tests {
         ] {
             assert_eq!(mm.set_brk(huge), 0x100_0000);
         }
+    }
+
+    #[test]
+    fn huge_reservations_cost_only_what_is_touched() {
+        // Runtimes such as V8 reserve many GiB up front; only touched pages take memory.
+        let mut mm = Mm::new();
+        let len = 1 << 40;
+        let a = mm.find_free(len, 0).unwrap();
+        mm.map_fixed(a, len, Prot::NONE, VmaKind::Anonymous);
+        mm.protect(a + len / 2, 2 * P, Prot::RW).unwrap();
+        mm.space.write_u64(a + len / 2 + P, 3).unwrap();
+        assert_eq!(mm.space.read_u64(a + len / 2 + P).unwrap(), 3);
+        assert_eq!(mm.space.resident_pages(), 1);
+        mm.protect(a, len, Prot::RW).unwrap();
+        assert_eq!(mm.vmas().count(), 1);
+        let grown = mm.remap(a, len, 2 * len, true, None, false).unwrap();
+        assert_eq!(mm.space.read_u64(grown + len / 2 + P).unwrap(), 3);
+        assert_eq!(mm.space.read_u64(grown + 2 * len - 8).unwrap(), 0);
+        mm.init_brk(0x100_0000);
+        assert_eq!(mm.set_brk(0x100_0000 + len), 0x100_0000 + len);
+        mm.unmap(grown, 2 * len);
+        assert_eq!(mm.vmas().count(), 1);
     }
 
     #[test]
