@@ -332,19 +332,25 @@ pub fn sys_rt_sigtimedwait(
 
 /// `setitimer(ITIMER_REAL, new, old)` (and `alarm` in libc): `SIGALRM` at the deadline, then
 /// every interval. The virtual and profiling timers count CPU time, which we do not.
+/// Only `ITIMER_REAL` exists here: the virtual and profiling timers answer `ENOSYS`, unknown
+/// timers `EINVAL` as Linux does.
+fn itimer_real_only(which: i32) -> Result<(), Errno> {
+    if which == ITIMER_REAL {
+        Ok(())
+    } else if (0..=2).contains(&which) {
+        Err(Errno::ENOSYS)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
 pub fn sys_setitimer(
     c: &mut Ctx,
     which: i32,
     new: GuestAddr,
     old: GuestAddr,
 ) -> Result<u64, Errno> {
-    if which != ITIMER_REAL {
-        return Err(if (0..=2).contains(&which) {
-            Errno::ENOSYS
-        } else {
-            Errno::EINVAL
-        });
-    }
+    itimer_real_only(which)?;
     let now = now_ns(c.kernel, CLOCK_MONOTONIC);
     let set = if new.is_null() {
         None
@@ -365,13 +371,7 @@ pub fn sys_setitimer(
 }
 
 pub fn sys_getitimer(c: &mut Ctx, which: i32, cur: GuestAddr) -> Result<u64, Errno> {
-    if which != ITIMER_REAL {
-        return Err(if (0..=2).contains(&which) {
-            Errno::ENOSYS
-        } else {
-            Errno::EINVAL
-        });
-    }
+    itimer_real_only(which)?;
     let now = now_ns(c.kernel, CLOCK_MONOTONIC);
     let b = itimerval_bytes(c.proc.itimer_real, now);
     c.write_bytes(cur, &b)?;
