@@ -13,7 +13,7 @@ use crate::abi::fs::{
     O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, POLLERR, POLLFD_SIZE, POLLHUP, POLLIN, POLLNVAL,
     POLLOUT, POLLRDNORM, POLLWRNORM,
 };
-use crate::abi::signal::{SIGSET_SIZE, UNBLOCKABLE};
+use crate::abi::signal::UNBLOCKABLE;
 use crate::abi::time::{CLOCK_MONOTONIC, Timespec};
 use crate::host;
 use crate::syscall::time::now_ns;
@@ -208,9 +208,7 @@ fn read_sigmask(c: &mut Ctx, set: GuestAddr, size: u64) -> Result<Option<u64>, E
     if set.is_null() {
         return Ok(None);
     }
-    if size != SIGSET_SIZE {
-        return Err(Errno::EINVAL);
-    }
+    super::signal::check_sigset_size(size)?;
     Ok(Some(u64::from_le_bytes(c.read_array(set)?)))
 }
 

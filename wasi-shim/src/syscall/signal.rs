@@ -24,6 +24,16 @@ fn valid_signal(sig: i32) -> Result<u32, Errno> {
         .ok_or(Errno::EINVAL)
 }
 
+/// The `sigsetsize` argument of the rt_sig* calls: the kernel's sigset is exactly 8 bytes,
+/// anything else is `EINVAL`.
+pub(super) fn check_sigset_size(sigsetsize: u64) -> Result<(), Errno> {
+    if sigsetsize == SIGSET_SIZE {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
 pub fn sys_rt_sigaction(
     c: &mut Ctx,
     sig: i32,
@@ -31,9 +41,7 @@ pub fn sys_rt_sigaction(
     oldact: GuestAddr,
     sigsetsize: u64,
 ) -> Result<u64, Errno> {
-    if sigsetsize != SIGSET_SIZE {
-        return Err(Errno::EINVAL);
-    }
+    check_sigset_size(sigsetsize)?;
     let sig = valid_signal(sig)?;
     let new = if act.is_null() {
         None
@@ -77,9 +85,7 @@ pub fn sys_rt_sigprocmask(
     oldset: GuestAddr,
     sigsetsize: u64,
 ) -> Result<u64, Errno> {
-    if sigsetsize != SIGSET_SIZE {
-        return Err(Errno::EINVAL);
-    }
+    check_sigset_size(sigsetsize)?;
     let old = c.thread.sigmask;
     if !set.is_null() {
         let new = u64::from_le_bytes(c.read_array(set)?);
@@ -260,9 +266,7 @@ pub fn sys_rt_sigpending(c: &mut Ctx, set: GuestAddr, sigsetsize: u64) -> Result
 /// `rt_sigsuspend(mask)`: waits with `mask` for a signal that runs a handler; the old mask
 /// comes back when the handler returns. Always `EINTR`.
 pub fn sys_rt_sigsuspend(c: &mut Ctx, set: GuestAddr, sigsetsize: u64) -> Result<u64, Errno> {
-    if sigsetsize != SIGSET_SIZE {
-        return Err(Errno::EINVAL);
-    }
+    check_sigset_size(sigsetsize)?;
     let mask = u64::from_le_bytes(c.read_array(set)?);
     c.thread.saved_mask = Some(c.thread.sigmask);
     c.thread.sigmask = mask & !UNBLOCKABLE;
@@ -286,9 +290,7 @@ pub fn sys_rt_sigtimedwait(
     timeout: GuestAddr,
     sigsetsize: u64,
 ) -> Result<u64, Errno> {
-    if sigsetsize != SIGSET_SIZE {
-        return Err(Errno::EINVAL);
-    }
+    check_sigset_size(sigsetsize)?;
     let set = u64::from_le_bytes(c.read_array(set)?) & !UNBLOCKABLE;
     let timeout_ns = if timeout.is_null() {
         None
