@@ -12,6 +12,7 @@
 //! errors and metadata.
 
 pub mod abi;
+pub mod bundle;
 mod host;
 mod kernel;
 pub mod loader;
