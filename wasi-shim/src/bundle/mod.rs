@@ -1,7 +1,17 @@
 //! The bundle: an image's root file system and config, packed read-only for random access.
 //!
 //! The converter builds a [`tree::Tree`] from the image's layers and packs it with
-//! [`writer`]; the runtime reads files out of it lazily with [`reader`]. The byte layout is
-//! specified in `wasi-shim/BUNDLE.md`.
+//! [`writer`]; the runtime reads files out of it lazily with [`reader`], from the module's
+//! own passive data segment ([`embedded`]) or from bytes in memory. The byte layout is
+//! [`format`], specified in prose in `wasi-shim/BUNDLE.md`.
 
+#[cfg(target_os = "wasi")]
+pub mod embedded;
+pub mod format;
+pub mod reader;
 pub mod tree;
+#[cfg(not(target_os = "wasi"))]
+pub mod writer;
+
+#[cfg(test)]
+mod tests;

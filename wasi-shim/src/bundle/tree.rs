@@ -188,6 +188,7 @@ impl Tree {
             .paths
             .range(prefix.clone()..)
             .take_while(|(p, _)| p.starts_with(&prefix))
+            .filter(|(p, _)| p.len() > prefix.len())
             .map(|(p, _)| p.clone())
             .collect();
         for p in doomed {
@@ -201,7 +202,7 @@ impl Tree {
         self.paths
             .range(prefix.clone()..)
             .take_while(|(p, _)| p.starts_with(&prefix))
-            .filter(|(p, _)| !p[prefix.len()..].contains(&b'/'))
+            .filter(|(p, _)| p.len() > prefix.len() && !p[prefix.len()..].contains(&b'/'))
             .map(|(p, &id)| (&p[prefix.len()..], id))
             .collect()
     }
@@ -228,7 +229,8 @@ impl Tree {
     }
 }
 
-/// `path/` (or the empty prefix for the root): what every descendant of `path` starts with.
+/// `path/` (or the empty prefix for the root, itself a key that callers skip): what every
+/// descendant of `path` starts with.
 fn child_prefix(path: &[u8]) -> Vec<u8> {
     let mut prefix = path.to_vec();
     if !prefix.is_empty() {
