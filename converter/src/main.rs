@@ -1,9 +1,14 @@
 //! `ctr2wasm`: turn a container image into one WebAssembly module.
 //!
 //! This binary is a thin shell over the library crates: it parses the command line, runs one
-//! subcommand from `cmd/`, prints errors as `ctr2wasm: …` and picks the exit code.
+//! subcommand from `cmd/`, prints errors as one `ctr2wasm: …` line and picks the exit code.
+//! The pipeline of `convert` is a file per stage: sources and flattening (`rootfs_dir`),
+//! packing (the bundle writer in `wasi-shim`), module assembly (`module`), and running
+//! (`wasm`).
 
 mod cmd;
+mod module;
+mod rootfs_dir;
 mod wasm;
 
 use clap::{Parser, Subcommand};
@@ -22,12 +27,48 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Convert a container image into a WebAssembly module.
+    Convert(cmd::convert::ConvertArgs),
+    /// Run a converted module in the embedded wasmtime.
+    Run(cmd::run::RunArgs),
+    /// Show what image a converted module holds.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Run a program of an unpacked riscv64 root file system (for development).
     Exec(cmd::exec::ExecArgs),
 }
 
+/// Exit status for a failure of ctr2wasm itself (as opposed to the container's own status).
+const FAILED: u8 = 1;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Exec(args) => cmd::exec::run(args),
+    let result = match cli.command {
+        Command::Exec(args) => return cmd::exec::run(args),
+        Command::Convert(args) => cmd::convert::run(args, load).map(|()| ExitCode::SUCCESS),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args).map(|()| ExitCode::SUCCESS),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("ctr2wasm: {e:#}");
+        ExitCode::from(FAILED)
+    })
+}
+
+/// The image pipeline: from a reference to a flattened tree and its config.
+fn load(image: &str) -> anyhow::Result<cmd::convert::Loaded> {
+    if let Some(dir) = image.strip_prefix("dir:") {
+        return Ok(cmd::convert::Loaded {
+            config: wasi_shim::bundle::format::ImageConfig {
+                reference: image.to_string(),
+                platform: "linux/riscv64".into(),
+                cmd: vec!["/bin/sh".into()],
+                env: vec![
+                    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                ],
+                ..Default::default()
+            },
+            tree: rootfs_dir::read(std::path::Path::new(dir))?,
+        });
     }
+    anyhow::bail!("{image}: unsupported image reference")
 }

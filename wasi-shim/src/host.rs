@@ -138,23 +138,6 @@ fn host_specific(meta: &Metadata, st: &mut Stat) {
     st.mode |= if meta.is_dir() { 0o755 } else { 0o644 };
 }
 
-/// A host directory entry's inode number (`ino_hint` where the host has none) and `DT_*` type.
-pub fn dirent_ino_type(e: &std::fs::DirEntry, ino_hint: u64) -> (u64, u8) {
-    let dtype = e.file_type().map_or(0, |ft| {
-        ((file_type_bits(&ft) & crate::abi::fs::S_IFMT) >> 12) as u8
-    });
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirEntryExt;
-        let _ = ino_hint;
-        (e.ino(), dtype)
-    }
-    #[cfg(not(unix))]
-    {
-        (ino_hint, dtype)
-    }
-}
-
 /// True if anyone may execute the file (`X_OK` for root needs one execute bit).
 pub fn is_executable(meta: &Metadata) -> bool {
     #[cfg(unix)]

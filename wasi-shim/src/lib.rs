@@ -14,9 +14,11 @@
 pub mod abi;
 pub mod bundle;
 mod host;
+pub mod image;
 mod kernel;
 pub mod loader;
 mod signal;
+mod startup;
 pub mod syscall;
 pub mod task;
 pub mod vfs;
@@ -29,6 +31,7 @@ use crate::loader::exec::{ExecError, ExecRequest, describe};
 use crate::task::run::Deadlock;
 use crate::task::{Process, Thread};
 use crate::vfs::file::{OpenFile, Stdio};
+use crate::vfs::lower::Lower;
 use crate::vfs::path::Follow;
 use crate::vfs::procfs::ProcSelf;
 use crate::vfs::{GuestPathBuf, Vfs};
@@ -39,11 +42,28 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+/// Where the guest's `/` comes from.
+pub enum RootFs {
+    /// A host directory: an unpacked rootfs (on WASI: a preopened directory).
+    Dir(PathBuf),
+    /// An image bundle (on WASI: the module's own).
+    Bundle(bundle::reader::Source),
+}
+
+impl std::fmt::Debug for RootFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RootFs::Dir(p) => write!(f, "Dir({})", p.display()),
+            RootFs::Bundle(_) => write!(f, "Bundle"),
+        }
+    }
+}
+
 /// What to run and how.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Config {
-    /// Host directory holding the guest's `/` (on WASI: a preopened directory).
-    pub rootfs: PathBuf,
+    /// The guest's `/`.
+    pub rootfs: RootFs,
     /// The program's guest path, absolute or relative to `workdir`; also `argv[0]`.
     pub program: Vec<u8>,
     /// `argv[1..]`.
@@ -52,6 +72,8 @@ pub struct Config {
     pub env: Vec<Vec<u8>>,
     /// The initial working directory (guest path).
     pub workdir: Vec<u8>,
+    /// The image's `User` (`uid[:gid]` or `name[:group]`); empty for root.
+    pub user: String,
     /// `CTR2WASM_TRACE=syscalls`: one stderr line per syscall.
     pub trace: bool,
 }
@@ -59,13 +81,14 @@ pub struct Config {
 impl Config {
     /// A configuration with no arguments, an empty environment and `/` as working directory;
     /// diagnostics follow the runtime's environment ([`Config::trace_from_env`]).
-    pub fn new(rootfs: PathBuf, program: Vec<u8>) -> Config {
+    pub fn new(rootfs: RootFs, program: Vec<u8>) -> Config {
         Config {
             rootfs,
             program,
             args: Vec::new(),
             env: Vec::new(),
             workdir: b"/".to_vec(),
+            user: String::new(),
             trace: Config::trace_from_env(),
         }
     }
@@ -123,10 +146,14 @@ pub enum RunError {
     Exec(#[from] ExecError),
     #[error("rootfs {path}: {problem}")]
     Rootfs { path: String, problem: String },
+    #[error("the image bundle: {0}")]
+    Bundle(#[from] bundle::format::FormatError),
     #[error("workdir {path}: {problem}")]
     Workdir { path: String, problem: String },
     #[error(transparent)]
     Deadlock(#[from] Deadlock),
+    #[error(transparent)]
+    User(#[from] startup::UserError),
     #[error("CTR2WASM_MEMORY_LIMIT_MB={value:?}: not a positive number of MiB")]
     MemoryLimit { value: String },
 }
@@ -139,8 +166,10 @@ impl RunError {
         match self {
             RunError::Exec(e) => e.exit_code(),
             RunError::Rootfs { .. }
+            | RunError::Bundle(_)
             | RunError::Workdir { .. }
             | RunError::Deadlock(_)
+            | RunError::User(_)
             | RunError::MemoryLimit { .. } => 125,
         }
     }
@@ -148,7 +177,7 @@ impl RunError {
 
 /// Runs `config.program` as a command does: reports a failure to start as `ctr2wasm: …` on
 /// stderr, prints the stats line when asked, and returns the exit status a shell would see.
-pub fn run_as_command(config: &Config) -> u8 {
+pub fn run_as_command(config: Config) -> u8 {
     match run_program(config) {
         Ok(outcome) => {
             if Config::stats_from_env() {
@@ -164,19 +193,29 @@ pub fn run_as_command(config: &Config) -> u8 {
 }
 
 /// Runs `config.program` in a new process until it exits.
-pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
+pub fn run_program(config: Config) -> Result<Outcome, RunError> {
     let started = Instant::now();
     mmu::set_memory_limit(Config::memory_limit_from_env()?);
-    let rootfs_err = |problem: String| RunError::Rootfs {
-        path: config.rootfs.display().to_string(),
-        problem,
+    let lower = match config.rootfs {
+        RootFs::Dir(ref dir) => {
+            let rootfs_err = |problem: String| RunError::Rootfs {
+                path: dir.display().to_string(),
+                problem,
+            };
+            match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(rootfs_err("not a directory".into())),
+                Err(e) => return Err(rootfs_err(describe(host::errno_of(&e)))),
+            }
+            Lower::Host(dir.clone())
+        }
+        RootFs::Bundle(source) => Lower::bundle(bundle::reader::Bundle::open(source)?),
     };
-    match std::fs::metadata(&config.rootfs) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(rootfs_err("not a directory".into())),
-        Err(e) => return Err(rootfs_err(describe(host::errno_of(&e)))),
-    }
-    let mut kernel = Kernel::new(Vfs::new(config.rootfs.clone()), config.trace);
+    let config = Config {
+        rootfs: RootFs::Dir(PathBuf::new()),
+        ..config
+    };
+    let mut kernel = Kernel::new(Vfs::new(lower), config.trace);
     let show = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
 
     // Nothing runs yet, so /proc/self/exe cannot be looked at: any placeholder will do.
@@ -200,6 +239,12 @@ pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
         return Err(workdir_err(Errno::ENOTDIR));
     }
 
+    // A bare command name is looked up in the guest's `$PATH`, as a container runtime does;
+    // argv[0] stays as given.
+    let program =
+        startup::find_command(&kernel.vfs, &nobody, &workdir, &config.program, &config.env)
+            .unwrap_or_else(|| config.program.clone());
+    let (uid, gid) = startup::resolve_user(&kernel.vfs, &nobody, &config.user)?;
     let mut argv = Vec::with_capacity(config.args.len() + 1);
     argv.push(config.program.clone());
     argv.extend(config.args.iter().cloned());
@@ -211,7 +256,7 @@ pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
         &nobody,
         &workdir,
         &ExecRequest {
-            path: &config.program,
+            path: &program,
             argv: &argv,
             envp: &config.env,
             random,
@@ -222,7 +267,9 @@ pub fn run_program(config: &Config) -> Result<Outcome, RunError> {
     let mut proc = Process::new(task::run::INIT_PID, workdir, image.exe);
     proc.mm = image.mm;
     proc.args = Rc::new(task::ExecArgs::from_stack(&mut proc.mm.space, entry.sp));
-    proc.comm = task::comm_of(&config.program);
+    proc.comm = task::comm_of(&program);
+    proc.uids = [uid; 3];
+    proc.gids = [gid; 3];
     signal::frame_riscv64::map_vdso(&mut proc.mm);
     for stream in [Stdio::In, Stdio::Out, Stdio::Err] {
         proc.fds

@@ -1,11 +1,16 @@
-//! The runtime module's entry point: `ctr2wasm-runtime --rootfs DIR [--env K=V]...
-//! [--workdir D] -- PROGRAM [ARGS...]`, the same flags as `ctr2wasm exec`.
+//! The runtime module's entry point.
+//!
+//! A converted module (one with a bundle) runs its image: the image's Entrypoint and Cmd in
+//! its WorkingDir with its Env, where arguments replace Cmd and the host's environment adds
+//! to or overrides Env, as `docker run IMAGE ARGS` does. The bare runtime takes flags instead:
+//! `ctr2wasm-runtime --rootfs DIR [--env K=V]... [--workdir D] -- PROGRAM [ARGS...]`, the
+//! same as `ctr2wasm exec`.
 //!
 //! Arguments are parsed by hand: this binary becomes the wasm module embedded in every
 //! converted image, and an argument-parsing crate would add to each one's size.
 
 use std::process::ExitCode;
-use wasi_shim::{Config, run_as_command};
+use wasi_shim::{Config, RootFs, run_as_command};
 
 const USAGE: &str =
     "usage: ctr2wasm-runtime --rootfs DIR [--env K=V]... [--workdir DIR] -- PROGRAM [ARGS...]";
@@ -31,7 +36,7 @@ fn parse(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Config, S
     }
     let rootfs = rootfs.ok_or("--rootfs is required")?;
     let program = args.next().ok_or("missing PROGRAM after `--`")?;
-    let mut config = Config::new(rootfs.into(), bytes(program));
+    let mut config = Config::new(RootFs::Dir(rootfs.into()), bytes(program));
     config.args = args.map(bytes).collect();
     config.env = env;
     config.workdir = workdir;
@@ -42,13 +47,40 @@ fn bytes(s: std::ffi::OsString) -> Vec<u8> {
     s.into_encoded_bytes()
 }
 
+#[cfg(target_os = "wasi")]
+fn image_config() -> Option<Result<Config, String>> {
+    let source = wasi_shim::bundle::embedded::source()?;
+    let host_env: Vec<Vec<u8>> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = bytes(k);
+            kv.push(b'=');
+            kv.extend_from_slice(&bytes(v));
+            kv
+        })
+        .collect();
+    let args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(bytes).collect();
+    Some(wasi_shim::image::config_for(source, args, host_env))
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn image_config() -> Option<Result<Config, String>> {
+    None
+}
+
 fn main() -> ExitCode {
-    let config = match parse(std::env::args_os().skip(1)) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("ctr2wasm: {e}\n{USAGE}");
-            return ExitCode::from(2);
+    let config = match image_config() {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            eprintln!("ctr2wasm: {e}");
+            return ExitCode::from(125);
         }
+        None => match parse(std::env::args_os().skip(1)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("ctr2wasm: {e}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
     };
-    ExitCode::from(run_as_command(&config))
+    ExitCode::from(run_as_command(config))
 }

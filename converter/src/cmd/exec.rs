@@ -13,7 +13,7 @@ use crate::wasm;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wasi_shim::{Config, run_as_command};
+use wasi_shim::{Config, RootFs, run_as_command};
 
 /// Where the rootfs is preopened for the runtime module.
 const WASM_ROOTFS: &str = "/rootfs";
@@ -56,7 +56,7 @@ pub fn run(args: ExecArgs) -> ExitCode {
     }
     let mut command = args.command.into_iter().map(OsString::into_encoded_bytes);
     let program = command.next().expect("clap requires PROGRAM");
-    let mut config = Config::new(args.rootfs, program);
+    let mut config = Config::new(RootFs::Dir(args.rootfs), program);
     config.args = command.collect();
     config.env = args
         .env
@@ -64,7 +64,7 @@ pub fn run(args: ExecArgs) -> ExitCode {
         .map(OsString::into_encoded_bytes)
         .collect();
     config.workdir = args.workdir.into_encoded_bytes();
-    ExitCode::from(run_as_command(&config))
+    ExitCode::from(run_as_command(config))
 }
 
 /// The same run inside the runtime module: its flags are `exec`'s, with the rootfs preopened.

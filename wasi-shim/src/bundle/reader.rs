@@ -94,6 +94,11 @@ impl Bundle {
         })
     }
 
+    /// Gives back the bytes' source, so the bundle can be opened again later.
+    pub fn into_source(self) -> Source {
+        self.source
+    }
+
     pub fn header(&self) -> &Header {
         &self.header
     }

@@ -224,38 +224,40 @@ impl<'t> Layout<'t> {
     }
 }
 
+/// A chunk as stored: its method and bytes.
+type Stored = (u32, Vec<u8>);
+
 /// The data stream cut into chunks, each zstd-compressed or, where that does not pay, stored.
-fn compress_chunks(data: &[u8], options: Options) -> Result<Vec<(u32, Vec<u8>)>, WriteError> {
+fn compress_chunks(data: &[u8], options: Options) -> Result<Vec<Stored>, WriteError> {
     let pieces: Vec<&[u8]> = data.chunks(options.chunk_size.max(1) as usize).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut out: Vec<Option<(u32, Vec<u8>)>> = vec![None; pieces.len()];
-    let results: Vec<Result<Vec<(usize, (u32, Vec<u8>))>, std::io::Error>> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let pieces = &pieces;
-                    s.spawn(move || {
-                        let mut done = Vec::new();
-                        let mut compressor = zstd::bulk::Compressor::new(options.level)?;
-                        compressor.include_checksum(false)?;
-                        compressor.include_contentsize(true)?;
-                        for i in (t..pieces.len()).step_by(threads) {
-                            let packed = compressor.compress(pieces[i])?;
-                            done.push(if packed.len() < pieces[i].len() {
-                                (i, (CHUNK_ZSTD, packed))
-                            } else {
-                                (i, (CHUNK_STORED, pieces[i].to_vec()))
-                            });
-                        }
-                        Ok(done)
-                    })
+    let mut out: Vec<Option<Stored>> = vec![None; pieces.len()];
+    let results: Vec<std::io::Result<Vec<(usize, Stored)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let pieces = &pieces;
+                s.spawn(move || {
+                    let mut done = Vec::new();
+                    let mut compressor = zstd::bulk::Compressor::new(options.level)?;
+                    compressor.include_checksum(false)?;
+                    compressor.include_contentsize(true)?;
+                    for i in (t..pieces.len()).step_by(threads) {
+                        let packed = compressor.compress(pieces[i])?;
+                        done.push(if packed.len() < pieces[i].len() {
+                            (i, (CHUNK_ZSTD, packed))
+                        } else {
+                            (i, (CHUNK_STORED, pieces[i].to_vec()))
+                        });
+                    }
+                    Ok(done)
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("compressor thread"))
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("compressor thread"))
+            .collect()
+    });
     for r in results {
         for (i, chunk) in r.map_err(WriteError::Compress)? {
             out[i] = Some(chunk);

@@ -12,7 +12,6 @@
 use super::script::{self, BadShebang};
 use super::{Args, Entry, LoadError, elf::Elf, load};
 use crate::abi::Errno;
-use crate::host;
 use crate::task::mm::Mm;
 use crate::vfs::path::{Follow, Node};
 use crate::vfs::procfs::ProcSelf;
@@ -154,21 +153,17 @@ fn read_exec_file(
         .and_then(|r| r.existing())
         .map_err(Problem::Errno)?;
     match node {
-        Node::Host {
-            path: host_path,
-            meta,
-        } => {
-            if meta.is_dir() {
+        Node::Lower(lower) => {
+            if lower.is_dir() {
                 return Err(Problem::IsDir);
             }
-            if !meta.is_file() || !host::is_executable(&meta) {
+            if !lower.is_file() || !lower.is_executable() {
                 return Err(Problem::Errno(Errno::EACCES));
             }
-            if meta.len() > MAX_EXEC_FILE_BYTES {
+            if lower.size() > MAX_EXEC_FILE_BYTES {
                 return Err(Problem::Errno(Errno::ENOMEM));
             }
-            let data = std::fs::read(&host_path).map_err(|e| Problem::Errno(host::errno_of(&e)))?;
-            Ok((guest, data))
+            Ok((guest, lower.read_all().map_err(Problem::Errno)?))
         }
         Node::Upper(inode) => {
             let inode = inode.borrow();
@@ -284,7 +279,7 @@ mod tests {
     }
 
     fn exec(root: &Path, path: &str, argv: &[&str]) -> Result<(Exec, Vec<String>), ExecError> {
-        let vfs = Vfs::new(root.to_path_buf());
+        let vfs = Vfs::new(crate::vfs::lower::Lower::Host(root.to_path_buf()));
         let none = GuestPathBuf::root();
         let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
         let mut image = exec_image(

@@ -78,7 +78,7 @@ impl Ctx<'_> {
         match &f.kind {
             FileKind::Upper { inode, .. } => Some((guest, Node::Upper(inode.clone()))),
             FileKind::Dir { node, .. } | FileKind::Path(node) => Some((guest, node.clone())),
-            FileKind::Host { .. } | FileKind::Device(_) | FileKind::Proc(_) => {
+            FileKind::Lower { .. } | FileKind::Device(_) | FileKind::Proc(_) => {
                 let me = ProcSelf::of(
                     self.proc,
                     &self.kernel.tasks.procs,
@@ -184,7 +184,7 @@ impl Ctx<'_> {
         let inode = self.kernel.vfs.copy_up(&guest, &node)?;
         let kind = std::mem::replace(&mut f.kind, FileKind::Proc(Vec::new()));
         f.kind = match kind {
-            FileKind::Host { file, .. } => FileKind::Upper {
+            FileKind::Lower { file, .. } => FileKind::Upper {
                 inode: inode.clone(),
                 lower: Some(file),
             },
@@ -552,13 +552,13 @@ pub fn sys_openat(
             FileKind::Proc(data)
         }
         Node::Proc(_) => return Err(Errno::ENOENT),
-        Node::Host { path, meta } => {
-            if !meta.is_file() {
+        Node::Lower(lower) => {
+            if !lower.is_file() {
                 // Device nodes and fifos of the image have no driver behind them.
                 return Err(Errno::ENXIO);
             }
             if wants_write {
-                let inode = c.kernel.vfs.copy_up(&guest, &Node::Host { path, meta })?;
+                let inode = c.kernel.vfs.copy_up(&guest, &Node::Lower(lower))?;
                 if flags & O_TRUNC != 0 {
                     inode.borrow_mut().content = Content::Data(Vec::new());
                     inode.borrow_mut().touch_modified();
@@ -567,8 +567,9 @@ pub fn sys_openat(
                 }
                 FileKind::Upper { inode, lower: None }
             } else {
-                FileKind::Host {
-                    file: std::fs::File::open(&path).map_err(|e| host::errno_of(&e))?,
+                FileKind::Lower {
+                    file: lower.open()?,
+                    node: lower,
                     ino: ino_of(&guest),
                 }
             }
@@ -736,8 +737,8 @@ pub fn sys_faccessat2(
             let st = c.proc.fds.get(dirfd)?.borrow().stat()?;
             (st, st.mode & 0o111 != 0)
         }
-        // The host decides for rootfs files: WASI reports no permission bits.
-        Some((_, Node::Host { meta, .. })) => (host::stat_of(&meta, 0), host::is_executable(&meta)),
+        // The lower layer decides for rootfs files: WASI reports no permission bits.
+        Some((_, Node::Lower(lower))) => (lower.stat(0), lower.is_executable()),
         Some((guest, node)) => {
             let st = c.stat_of_node(&guest, &node)?;
             (st, st.mode & 0o111 != 0)
@@ -1235,7 +1236,7 @@ pub fn sys_truncate(c: &mut Ctx, path: GuestAddr, length: i64) -> Result<u64, Er
     if node.is_dir() {
         return Err(Errno::EISDIR);
     }
-    if !matches!(&node, Node::Host { meta, .. } if meta.is_file())
+    if !matches!(&node, Node::Lower(lower) if lower.is_file())
         && !matches!(&node, Node::Upper(i) if i.borrow().mode & S_IFMT == S_IFREG)
     {
         return Err(Errno::EINVAL);
@@ -1433,7 +1434,7 @@ pub fn sys_copy_file_range(
     let regular = |f: &FileRef| {
         matches!(
             f.borrow().kind,
-            FileKind::Host { .. } | FileKind::Upper { .. }
+            FileKind::Lower { .. } | FileKind::Upper { .. }
         )
     };
     if !regular(&input) || !regular(&output) {

@@ -106,7 +106,7 @@ fn file_backing(
     if !file.readable() {
         return Err(Errno::EACCES);
     }
-    if !matches!(file.kind, FileKind::Host { .. } | FileKind::Upper { .. }) {
+    if !matches!(file.kind, FileKind::Lower { .. } | FileKind::Upper { .. }) {
         return Err(Errno::ENODEV);
     }
     if shared_writable {

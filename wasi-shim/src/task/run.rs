@@ -385,7 +385,10 @@ mod tests {
 
     /// A kernel with process 1 whose only thread is parked on `on`.
     fn parked(on: WaitOn, deadline_ns: Option<u64>) -> Kernel {
-        let mut k = Kernel::new(Vfs::new(std::env::temp_dir()), false);
+        let mut k = Kernel::new(
+            Vfs::new(crate::vfs::lower::Lower::Host(std::env::temp_dir())),
+            false,
+        );
         let mut p = Process::new(INIT_PID, GuestPathBuf::root(), GuestPathBuf::root());
         p.nthreads = 1;
         k.tasks.procs.insert(INIT_PID, Rc::new(RefCell::new(p)));

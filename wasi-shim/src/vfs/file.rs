@@ -3,11 +3,12 @@
 //! Several fds (after `dup`) share one description, and with it the offset. Host stdio is
 //! passed through unbuffered so the guest's stdout and stderr keep their order; whether each
 //! is a terminal is asked of the host once, when the description is created. A file of the
-//! read-only rootfs is read through its host file, by offset, never whole; a file of the upper
+//! read-only rootfs is read through the lower layer, by offset, never whole; a file of the upper
 //! layer holds its inode, so it outlives an `unlink`.
 
 use super::GuestPathBuf;
 use super::devfs::Device;
+use super::lower::{LowerFile, LowerNode};
 use super::overlay::{Content, DirEntry, InodeRef};
 use super::path::Node;
 use crate::abi::Errno;
@@ -17,7 +18,7 @@ use crate::abi::fs::{
 };
 use crate::host;
 use std::fs::File;
-use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{IsTerminal, Write};
 
 /// Which host standard stream a stdio description stands for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -66,16 +67,17 @@ pub enum FileKind {
         stream: Stdio,
         terminal: bool,
     },
-    /// A regular file of the rootfs opened for reading, read through the host.
-    Host {
-        file: File,
+    /// A regular file of the rootfs opened for reading, read by offset, never whole.
+    Lower {
+        file: LowerFile,
+        node: LowerNode,
         ino: u64,
     },
-    /// A regular file of the upper layer; `lower` caches the host file while the inode's
+    /// A regular file of the upper layer; `lower` caches the lower file while the inode's
     /// bytes are still the lower file's ([`Content::Lower`]).
     Upper {
         inode: InodeRef,
-        lower: Option<File>,
+        lower: Option<LowerFile>,
     },
     /// One end of a pipe (`pipe2`).
     Pipe(super::pipe::PipeEnd),
@@ -198,17 +200,17 @@ impl OpenFile {
         }
         match &mut self.kind {
             FileKind::Stdio { .. } | FileKind::Pipe(_) => Err(Errno::ESPIPE),
-            FileKind::Host { file, .. } => read_at(file, offset, buf),
+            FileKind::Lower { file, .. } => file.read_at(offset, buf),
             FileKind::Upper { inode, lower } => {
                 let i = inode.borrow();
                 match &i.content {
                     Content::Data(d) => Ok(copy_at(d, offset, buf)),
-                    Content::Lower(path) => {
+                    Content::Lower(node) => {
                         if lower.is_none() {
-                            *lower = Some(File::open(path).map_err(|e| host::errno_of(&e))?);
+                            *lower = Some(node.open()?);
                         }
                         match lower {
-                            Some(f) => read_at(f, offset, buf),
+                            Some(f) => f.read_at(offset, buf),
                             None => Err(Errno::EIO),
                         }
                     }
@@ -255,7 +257,7 @@ impl OpenFile {
                 Ok(n)
             }
             FileKind::Device(d) => d.write(data),
-            FileKind::Host { .. }
+            FileKind::Lower { .. }
             | FileKind::Dir { .. }
             | FileKind::Proc(_)
             | FileKind::Path(_) => Err(Errno::EBADF),
@@ -287,9 +289,7 @@ impl OpenFile {
     /// The size of a regular file (for `SEEK_END`, `sendfile`).
     pub fn size(&self) -> Result<u64, Errno> {
         match &self.kind {
-            FileKind::Host { file, .. } => {
-                Ok(file.metadata().map_err(|e| host::errno_of(&e))?.len())
-            }
+            FileKind::Lower { file, .. } => file.size(),
             FileKind::Upper { inode, .. } => Ok(inode.borrow().size()),
             FileKind::Proc(d) => Ok(d.len() as u64),
             _ => Ok(0),
@@ -300,7 +300,7 @@ impl OpenFile {
     pub fn seek(&mut self, offset: i64, whence: u32) -> Result<u64, Errno> {
         let regular = matches!(
             self.kind,
-            FileKind::Host { .. } | FileKind::Upper { .. } | FileKind::Proc(_)
+            FileKind::Lower { .. } | FileKind::Upper { .. } | FileKind::Proc(_)
         );
         let base = match (&self.kind, whence) {
             (FileKind::Stdio { .. } | FileKind::Pipe(_), _) => return Err(Errno::ESPIPE),
@@ -365,10 +365,7 @@ impl OpenFile {
                 blksize: 4096,
                 ..Stat::default()
             }),
-            FileKind::Host { file, ino } => {
-                let meta = file.metadata().map_err(|e| host::errno_of(&e))?;
-                Ok(host::stat_of(&meta, *ino))
-            }
+            FileKind::Lower { node, ino, .. } => Ok(node.stat(*ino)),
             FileKind::Upper { inode, .. } => Ok(inode.borrow().stat()),
             FileKind::Dir { node, .. } | FileKind::Path(node) => {
                 let ino = self.guest_path.as_ref().map_or(0, super::ino_of);
@@ -401,7 +398,7 @@ fn proc_stat(mode: u32, ino: u64, size: usize) -> Stat {
 pub fn stat_node(node: &Node, ino: u64) -> Stat {
     use super::procfs::ProcNode;
     match node {
-        Node::Host { meta, .. } => host::stat_of(meta, ino),
+        Node::Lower(lower) => lower.stat(ino),
         Node::Upper(i) => i.borrow().stat(),
         Node::Proc(ProcNode::Dir) => Stat {
             nlink: 2,
@@ -424,22 +421,6 @@ fn copy_at(data: &[u8], offset: u64, buf: &mut [u8]) -> usize {
     let n = src.len().min(buf.len());
     buf[..n].copy_from_slice(&src[..n]);
     n
-}
-
-/// Reads at `offset` through the host file's own cursor (WASI has no stable `pread` in std).
-fn read_at(file: &mut File, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| host::errno_of(&e))?;
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read(&mut buf[done..]) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(host::errno_of(&e)),
-        }
-    }
-    Ok(done)
 }
 
 #[cfg(test)]

@@ -1,23 +1,23 @@
-//! The guest's file-system view: one path walk ([`path`]), the writable layer over the rootfs
-//! ([`overlay`]), the `/dev` ([`devfs`]) and `/proc` ([`procfs`]) mounts, pipes ([`pipe`]) and
-//! open file descriptions ([`file`]).
+//! The guest's file-system view: one path walk ([`path`]), the read-only rootfs ([`lower`]),
+//! the writable layer over it ([`overlay`]), the `/dev` ([`devfs`]) and `/proc` ([`procfs`])
+//! mounts, pipes ([`pipe`]) and open file descriptions ([`file`]).
 //!
-//! `/` is a host directory (the unpacked rootfs, or a WASI preopen) that is only ever read,
-//! under an in-memory upper layer that takes every change; `/proc` is mounted over it, and
-//! `/dev` is a directory of the upper layer. Guest paths ([`GuestPathBuf`]) and host paths
-//! ([`std::path::PathBuf`]) are distinct types and only [`Vfs::host_path`] turns one into the
-//! other.
+//! `/` is the image's bundle or a host directory, only ever read, under an in-memory upper
+//! layer that takes every change; `/proc` is mounted over it, and `/dev` is a directory of the
+//! upper layer. Guest paths ([`GuestPathBuf`]) and host paths ([`std::path::PathBuf`]) are
+//! distinct types and only [`lower`] turns one into the other.
 
 pub mod devfs;
 pub mod file;
+pub mod lower;
 pub mod overlay;
 pub mod path;
 pub mod pipe;
 pub mod procfs;
 
 use crate::abi::fs::S_IFDIR;
+use lower::Lower;
 use overlay::{Content, Upper};
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// A normalised absolute guest path: starts with `/`, no `.`, `..`, empty components or
@@ -71,8 +71,8 @@ impl GuestPathBuf {
 
 /// The mounted file systems.
 pub struct Vfs {
-    /// Host directory holding the image's root file system (the lower layer, never written).
-    root: PathBuf,
+    /// The image's root file system (never written).
+    lower: Lower,
     /// Everything the guest changed.
     upper: Upper,
     /// When the machine started (`/proc/uptime`).
@@ -80,30 +80,21 @@ pub struct Vfs {
 }
 
 impl Vfs {
-    /// Mounts `root` read-only under an empty upper layer, with `/dev`, and `/tmp` when the
-    /// image has none. Nothing of the host tree is read beyond `/tmp`'s existence.
-    pub fn new(root: PathBuf) -> Vfs {
+    /// Mounts `lower` read-only under an empty upper layer, with `/dev`, and `/tmp` when the
+    /// image has none. Nothing of the lower layer is read beyond `/tmp`'s existence.
+    pub fn new(lower: Lower) -> Vfs {
         let mut upper = Upper::default();
         devfs::populate(&mut upper);
         let tmp = GuestPathBuf(b"/tmp".to_vec());
-        if std::fs::symlink_metadata(root.join("tmp")).is_err() {
+        if !matches!(lower.lookup([&b"tmp"[..]]), Ok(Some(_))) {
             let dir = upper.new_inode(S_IFDIR | 0o1777, Content::Dir { opaque: true });
             upper.insert(&tmp, dir);
         }
         Vfs {
-            root,
+            lower,
             upper,
             booted: Instant::now(),
         }
-    }
-
-    /// The host path of the lower file at `components` (all validated by the walk).
-    fn host_path<'a>(&self, components: impl IntoIterator<Item = &'a [u8]>) -> PathBuf {
-        let mut path = self.root.clone();
-        for c in components {
-            path.push(crate::host::os_str(c));
-        }
-        path
     }
 }
 

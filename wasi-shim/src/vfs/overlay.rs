@@ -14,6 +14,7 @@
 //! happens on the first open for writing, one file at a time; a file copied up for a metadata
 //! change only (`chmod`, `link`, `rename`) keeps reading its bytes lazily from the host.
 
+use super::lower::LowerNode;
 use super::path::Node;
 use super::procfs::{self, ProcSelf};
 use super::{GuestPathBuf, Vfs, ino_of};
@@ -22,8 +23,6 @@ use crate::abi::fs::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, Stat, StatTime};
 use crate::host;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::fs::Metadata;
-use std::path::PathBuf;
 use std::rc::Rc;
 
 /// Largest size a file of the upper layer may grow to (`s_maxbytes`): writes or truncations
@@ -41,8 +40,8 @@ pub type InodeRef = Rc<RefCell<Inode>>;
 pub enum Content {
     /// A regular file's bytes.
     Data(Vec<u8>),
-    /// A regular file whose bytes are still those of the lower file at this host path.
-    Lower(PathBuf),
+    /// A regular file whose bytes are still those of this lower file.
+    Lower(LowerNode),
     /// A directory. Opaque ones hide the lower directory at the same path.
     Dir {
         opaque: bool,
@@ -75,7 +74,7 @@ impl Inode {
     pub fn size(&self) -> u64 {
         match &self.content {
             Content::Data(d) => d.len() as u64,
-            Content::Lower(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            Content::Lower(l) => l.size(),
             Content::Dir { .. } => 4096,
             Content::Symlink(t) => t.len() as u64,
             Content::Device(_) => 0,
@@ -115,7 +114,7 @@ impl Inode {
     pub fn read_all(&self) -> Result<Vec<u8>, Errno> {
         match &self.content {
             Content::Data(d) => Ok(d.clone()),
-            Content::Lower(p) => std::fs::read(p).map_err(|e| host::errno_of(&e)),
+            Content::Lower(l) => l.read_all(),
             Content::Dir { .. } => Err(Errno::EISDIR),
             _ => Err(Errno::EACCES),
         }
@@ -123,8 +122,8 @@ impl Inode {
 
     /// Makes the bytes of a [`Content::Lower`] file the inode's own (copy-up of data).
     pub fn materialise(&mut self) -> Result<&mut Vec<u8>, Errno> {
-        if let Content::Lower(p) = &self.content {
-            let data = std::fs::read(p).map_err(|e| host::errno_of(&e))?;
+        if let Content::Lower(l) = &self.content {
+            let data = l.read_all()?;
             self.content = Content::Data(data);
         }
         match &mut self.content {
@@ -244,23 +243,14 @@ impl Upper {
         }))
     }
 
-    /// An upper inode standing for the lower file `host_path` (with `lstat` metadata `meta`),
-    /// keeping its inode number, mode and times; file data stays on the host.
-    pub fn inode_of_lower(
-        &mut self,
-        host_path: &std::path::Path,
-        meta: &Metadata,
-        ino: u64,
-    ) -> Result<InodeRef, Errno> {
-        let st = host::stat_of(meta, ino);
+    /// An upper inode standing for the lower file `lower`, keeping its inode number, mode and
+    /// times; file data stays in the lower layer. `ino` stands in where the host has none.
+    pub fn inode_of_lower(&mut self, lower: &LowerNode, ino: u64) -> Result<InodeRef, Errno> {
+        let st = lower.stat(ino);
         let content = match st.mode & S_IFMT {
             S_IFDIR => Content::Dir { opaque: false },
-            S_IFLNK => Content::Symlink(
-                std::fs::read_link(host_path)
-                    .map(|t| host::os_bytes(t.as_os_str()).to_vec())
-                    .map_err(|e| host::errno_of(&e))?,
-            ),
-            S_IFREG => Content::Lower(host_path.to_path_buf()),
+            S_IFLNK => Content::Symlink(lower.read_link()?),
+            S_IFREG => Content::Lower(lower.clone()),
             // Device nodes and fifos in an image are not usable without a kernel behind them.
             _ => return Err(Errno::EOPNOTSUPP),
         };
@@ -411,8 +401,8 @@ impl Vfs {
     pub fn copy_up(&mut self, guest: &GuestPathBuf, node: &Node) -> Result<InodeRef, Errno> {
         match node {
             Node::Upper(i) => Ok(i.clone()),
-            Node::Host { path, meta } => {
-                let inode = self.upper.inode_of_lower(path, meta, ino_of(guest))?;
+            Node::Lower(lower) => {
+                let inode = self.upper.inode_of_lower(lower, ino_of(guest))?;
                 self.upper.insert(guest, inode.clone());
                 Ok(inode)
             }
@@ -612,20 +602,15 @@ impl Vfs {
         if matches!(inode.borrow().content, Content::Dir { opaque: true }) {
             return Ok(());
         }
-        let host_dir = self.host_path(guest.components());
-        if let Ok(rd) = std::fs::read_dir(&host_dir) {
-            for e in rd.flatten() {
-                let name = host::os_bytes(&e.file_name()).to_vec();
+        let comps: Vec<Vec<u8>> = guest.components().map(<[u8]>::to_vec).collect();
+        if let Some(Node::Lower(dir)) = self.lookup_lower(&comps)? {
+            for (name, lower) in self.lower.list(&dir) {
                 let child = guest.join(&name);
                 if self.upper.get(&child).is_some() {
                     continue;
                 }
-                let path = e.path();
-                let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                    continue;
-                };
                 // Device nodes and sockets of an image have no meaning here: leave them out.
-                let Ok(i) = self.upper.inode_of_lower(&path, &meta, ino_of(&child)) else {
+                let Ok(i) = self.upper.inode_of_lower(&lower, ino_of(&child)) else {
                     continue;
                 };
                 self.upper.insert(&child, i);
@@ -680,11 +665,26 @@ impl Vfs {
             Node::Upper(i) => matches!(i.borrow().content, Content::Dir { opaque: true }),
             _ => false,
         };
-        if !opaque && let Ok(rd) = std::fs::read_dir(self.host_path(comps.iter().copied())) {
-            for e in rd.flatten() {
-                let name = host::os_bytes(&e.file_name()).to_vec();
-                let (ino, dtype) = host::dirent_ino_type(&e, ino_of(&guest.join(&name)));
-                names.insert(name.clone(), DirEntry { name, ino, dtype });
+        let lower_dir = match node {
+            Node::Lower(l) => Some(l.clone()),
+            _ if opaque => None,
+            _ => {
+                let comps: Vec<Vec<u8>> = comps.iter().map(|c| c.to_vec()).collect();
+                match self.lookup_lower(&comps)? {
+                    Some(Node::Lower(l)) if l.is_dir() => Some(l),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(dir) = lower_dir {
+            for (name, lower) in self.lower.list(&dir) {
+                let st = lower.stat(ino_of(&guest.join(&name)));
+                let d = DirEntry {
+                    name: name.clone(),
+                    ino: st.ino,
+                    dtype: dtype_of_mode(st.mode),
+                };
+                names.insert(name, d);
             }
         }
         for (name, e) in self.upper.children(guest.as_bytes()) {
@@ -720,14 +720,15 @@ impl Vfs {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::vfs::lower::Lower;
     use crate::vfs::path::{Follow, Resolved};
     use std::os::unix::fs::symlink;
 
     /// A host rootfs: `/etc/passwd`, `/etc/sub/deep`, `/data/{a,b}`, symlink `/lnk -> /etc`.
-    struct Lower(PathBuf);
+    struct HostRoot(std::path::PathBuf);
 
-    impl Lower {
-        fn new(name: &str) -> Lower {
+    impl HostRoot {
+        fn new(name: &str) -> HostRoot {
             let p = std::env::temp_dir()
                 .join(format!("ctr2wasm-overlay-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&p);
@@ -738,11 +739,11 @@ mod tests {
             std::fs::write(p.join("data/a"), b"A").unwrap();
             std::fs::write(p.join("data/b"), b"B").unwrap();
             symlink("/etc", p.join("lnk")).unwrap();
-            Lower(p)
+            HostRoot(p)
         }
     }
 
-    impl Drop for Lower {
+    impl Drop for HostRoot {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
@@ -775,7 +776,7 @@ mod tests {
     fn contents(vfs: &Vfs, path: &str) -> Vec<u8> {
         match node(vfs, path).1 {
             Node::Upper(i) => i.borrow().read_all().unwrap(),
-            Node::Host { path, .. } => std::fs::read(path).unwrap(),
+            Node::Lower(l) => l.read_all().unwrap(),
             Node::Proc(_) => panic!("proc node"),
         }
     }
@@ -786,8 +787,8 @@ mod tests {
 
     #[test]
     fn create_and_write_stay_in_memory() {
-        let l = Lower::new("create");
-        let mut vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("create");
+        let mut vfs = Vfs::new(Lower::Host(l.0.clone()));
         let r = walk(&vfs, "/etc/new").unwrap();
         assert!(r.node.is_none());
         let i = vfs
@@ -801,8 +802,8 @@ mod tests {
 
     #[test]
     fn copy_up_keeps_the_host_file_untouched() {
-        let l = Lower::new("copyup");
-        let mut vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("copyup");
+        let mut vfs = Vfs::new(Lower::Host(l.0.clone()));
         let (g, n) = node(&vfs, "/etc/passwd");
         let i = vfs.copy_up(&g, &n).unwrap();
         assert!(matches!(i.borrow().content, Content::Lower(_)));
@@ -818,8 +819,8 @@ mod tests {
 
     #[test]
     fn unlink_leaves_a_whiteout_and_create_replaces_it() {
-        let l = Lower::new("whiteout");
-        let mut vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("whiteout");
+        let mut vfs = Vfs::new(Lower::Host(l.0.clone()));
         let (g, n) = node(&vfs, "/data/a");
         vfs.unlink(&g, &n).unwrap();
         assert!(missing(&vfs, "/data/a"));
@@ -833,8 +834,8 @@ mod tests {
 
     #[test]
     fn rmdir_needs_an_empty_directory_and_mkdir_over_it_is_opaque() {
-        let l = Lower::new("rmdir");
-        let mut vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("rmdir");
+        let mut vfs = Vfs::new(Lower::Host(l.0.clone()));
         let exe = GuestPathBuf::root();
         let me = ProcSelf::nobody(&exe);
         let (g, n) = node(&vfs, "/data");
@@ -854,13 +855,13 @@ mod tests {
 
     #[test]
     fn directory_link_counts_follow_subdirectories() {
-        let l = Lower::new("nlink");
-        let mut vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("nlink");
+        let mut vfs = Vfs::new(Lower::Host(l.0.clone()));
         let exe = GuestPathBuf::root();
         let me = ProcSelf::nobody(&exe);
         let nlink = |vfs: &Vfs, p: &str| match node(vfs, p).1 {
             Node::Upper(i) => i.borrow().nlink,
-            Node::Host { meta, .. } => host::stat_of(&meta, 0).nlink,
+            Node::Lower(l) => l.stat(0).nlink,
             Node::Proc(_) => 0,
         };
         let base = nlink(&vfs, "/data");
@@ -881,8 +882,8 @@ mod tests {
 
     #[test]
     fn rename_moves_a_lower_directory_with_its_contents() {
-        let l = Lower::new("rename");
-        let mut vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("rename");
+        let mut vfs = Vfs::new(Lower::Host(l.0.clone()));
         let exe = GuestPathBuf::root();
         let me = ProcSelf::nobody(&exe);
         let (g, n) = node(&vfs, "/etc");
@@ -915,8 +916,8 @@ mod tests {
 
     #[test]
     fn hard_links_share_one_inode() {
-        let l = Lower::new("link");
-        let mut vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("link");
+        let mut vfs = Vfs::new(Lower::Host(l.0.clone()));
         let (g, n) = node(&vfs, "/data/a");
         let new = walk(&vfs, "/tmp/a2").unwrap();
         vfs.link(&g, &n, &new.guest).unwrap();
@@ -942,8 +943,8 @@ mod tests {
 
     #[test]
     fn symlinks_in_the_upper_layer_resolve_inside_the_root() {
-        let l = Lower::new("symlink");
-        let mut vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("symlink");
+        let mut vfs = Vfs::new(Lower::Host(l.0.clone()));
         let r = walk(&vfs, "/tmp/pw").unwrap();
         vfs.create(
             &r.guest,
@@ -965,8 +966,8 @@ mod tests {
 
     #[test]
     fn dev_and_tmp_exist_and_proc_is_listed() {
-        let l = Lower::new("mounts");
-        let vfs = Vfs::new(l.0.clone());
+        let l = HostRoot::new("mounts");
+        let vfs = Vfs::new(Lower::Host(l.0.clone()));
         assert_eq!(
             names(&vfs, "/dev"),
             [

@@ -10,25 +10,19 @@
 //! - Each path is looked up in the upper layer ([`super::overlay`]) before the host rootfs;
 //!   `/proc` is a mount point: below it, [`super::procfs`] answers instead of either.
 
+use super::lower::LowerNode;
 use super::overlay::{Content, Entry, InodeRef};
 use super::procfs::{self, ProcNode, ProcSelf};
 use super::{GuestPathBuf, Vfs};
 use crate::abi::Errno;
 use crate::abi::fs::{MAXSYMLINKS, NAME_MAX, PATH_MAX};
-use crate::host;
 use std::collections::VecDeque;
-use std::fs::Metadata;
-use std::path::PathBuf;
 
 /// A file-system node the walk arrived at.
 #[derive(Clone, Debug)]
 pub enum Node {
-    /// A file of the read-only rootfs (the lower layer), with its host path and `lstat`
-    /// metadata.
-    Host {
-        path: PathBuf,
-        meta: Metadata,
-    },
+    /// A file of the read-only rootfs (the lower layer).
+    Lower(LowerNode),
     /// A file of the writable upper layer.
     Upper(InodeRef),
     Proc(ProcNode),
@@ -37,7 +31,7 @@ pub enum Node {
 impl Node {
     pub fn is_dir(&self) -> bool {
         match self {
-            Node::Host { meta, .. } => meta.is_dir(),
+            Node::Lower(l) => l.is_dir(),
             Node::Upper(i) => i.borrow().is_dir(),
             Node::Proc(p) => *p == ProcNode::Dir,
         }
@@ -45,7 +39,7 @@ impl Node {
 
     pub fn is_symlink(&self) -> bool {
         match self {
-            Node::Host { meta, .. } => meta.file_type().is_symlink(),
+            Node::Lower(l) => l.is_symlink(),
             Node::Upper(i) => matches!(i.borrow().content, Content::Symlink(_)),
             Node::Proc(p) => matches!(p, ProcNode::Symlink(_) | ProcNode::FdLink(..)),
         }
@@ -182,9 +176,7 @@ impl Vfs {
     /// The target of a symlink node, as stored (not resolved).
     pub fn read_link(&self, node: &Node) -> Result<Vec<u8>, Errno> {
         match node {
-            Node::Host { path, .. } => std::fs::read_link(path)
-                .map(|t| host::os_bytes(t.as_os_str()).to_vec())
-                .map_err(|e| host::errno_of(&e)),
+            Node::Lower(l) => l.read_link(),
             Node::Upper(i) => match &i.borrow().content {
                 Content::Symlink(t) => Ok(t.clone()),
                 _ => Err(Errno::EINVAL),
@@ -219,21 +211,12 @@ impl Vfs {
         self.lookup_lower(components)
     }
 
-    /// The file of the host rootfs at `components`, ignoring the upper layer.
+    /// The file of the lower layer at `components`, ignoring the upper layer.
     pub(super) fn lookup_lower(&self, components: &[Vec<u8>]) -> Result<Option<Node>, Errno> {
-        let path = self.host_path(components.iter().map(Vec::as_slice));
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) => Ok(Some(Node::Host { path, meta })),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(host::errno_of(&e)),
-        }
+        Ok(self
+            .lower
+            .lookup(components.iter().map(Vec::as_slice))?
+            .map(Node::Lower))
     }
 }
 
@@ -247,9 +230,10 @@ fn split(path: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::vfs::lower::Lower;
     use std::os::unix::fs::symlink;
 
-    struct TempRoot(PathBuf);
+    struct TempRoot(std::path::PathBuf);
 
     impl TempRoot {
         fn new(name: &str) -> TempRoot {
@@ -271,7 +255,12 @@ mod tests {
     fn walk(root: &TempRoot, base: &[u8], path: &[u8], follow: Follow) -> Result<Resolved, Errno> {
         let exe = GuestPathBuf(b"/bin/prog".to_vec());
         let me = ProcSelf::nobody(&exe);
-        Vfs::new(root.0.clone()).resolve(&me, &GuestPathBuf(base.to_vec()), path, follow)
+        Vfs::new(Lower::Host(root.0.clone())).resolve(
+            &me,
+            &GuestPathBuf(base.to_vec()),
+            path,
+            follow,
+        )
     }
 
     fn guest(r: Result<Resolved, Errno>) -> String {
@@ -305,7 +294,9 @@ mod tests {
         let res = walk(&r, b"/", b"/etc/sub/link", Follow::Final).unwrap();
         assert_eq!(res.guest.display(), "/etc/passwd");
         match res.node {
-            Some(Node::Host { path, .. }) => assert_eq!(path, r.0.join("etc/passwd")),
+            Some(Node::Lower(LowerNode::Host { path, .. })) => {
+                assert_eq!(path, r.0.join("etc/passwd"))
+            }
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(

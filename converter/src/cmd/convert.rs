@@ -1,0 +1,105 @@
+//! `ctr2wasm convert IMAGE OUT.wasm`: pull, flatten, pack, assemble, write atomically.
+
+use crate::module;
+use anyhow::{Context, Result};
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use wasi_shim::bundle::format::ImageConfig;
+use wasi_shim::bundle::tree::Tree;
+use wasi_shim::bundle::writer;
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// The image: `name[:tag][@digest]` in a registry, `oci:DIR[:TAG]`,
+    /// `docker-archive:FILE.tar`, or `dir:ROOTFS` (an unpacked root file system).
+    pub image: String,
+    /// Where to write the module.
+    pub output: PathBuf,
+    /// zstd level for the bundle's chunks (1–22).
+    #[arg(long, default_value_t = writer::Options::default().level, value_parser = clap::value_parser!(i32).range(1..=22))]
+    pub level: i32,
+    /// No progress or summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// What the image pipeline hands to packing.
+pub struct Loaded {
+    pub config: ImageConfig,
+    pub tree: Tree,
+}
+
+pub fn run(args: ConvertArgs, load: impl FnOnce(&str) -> Result<Loaded>) -> Result<()> {
+    let started = Instant::now();
+    // Fail before any download if the output cannot be written.
+    let mut out = OutputFile::create(&args.output)?;
+    let loaded = load(&args.image)?;
+    let options = writer::Options {
+        level: args.level,
+        ..writer::Options::default()
+    };
+    let (bundle, stats) =
+        writer::write(&loaded.tree, &loaded.config, options).context("packing the bundle")?;
+    let module = module::assemble(crate::wasm::RUNTIME_WASM, &bundle, &loaded.config.encode())?;
+    out.write_all(&module)?;
+    out.commit()?;
+    if !args.quiet {
+        eprintln!(
+            "wrote {} ({:.1} MB: {} files, {:.1} MB of data in a {:.1} MB bundle) in {:.1} s",
+            args.output.display(),
+            module.len() as f64 / 1e6,
+            stats.paths,
+            stats.file_bytes as f64 / 1e6,
+            stats.bundle_bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// The output, written to a temporary file beside it and renamed into place only when
+/// complete: a failed conversion leaves no OUT.wasm behind (and an old one untouched).
+struct OutputFile {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl OutputFile {
+    fn create(path: &Path) -> Result<OutputFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".ctr2wasm-")
+            .suffix(".wasm.tmp")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(OutputFile {
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        self.temp
+            .write_all(bytes)
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    fn commit(self) -> Result<()> {
+        self.temp
+            .as_file()
+            .sync_all()
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        let path = self.path;
+        self.temp
+            .persist(&path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+}
