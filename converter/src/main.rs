@@ -7,6 +7,7 @@
 //! (`wasm`).
 
 mod cmd;
+mod dirs;
 mod module;
 mod rootfs_dir;
 mod wasm;

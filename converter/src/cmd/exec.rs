@@ -97,6 +97,6 @@ fn run_wasm(args: ExecArgs) -> anyhow::Result<u8> {
         env,
         dirs: vec![(args.rootfs, WASM_ROOTFS.into())],
     };
-    let status = wasm::run(wasm::RUNTIME_WASM, &invocation)?;
+    let status = wasm::run(wasm::Wasm::Bytes(wasm::RUNTIME_WASM), &invocation)?;
     Ok(status as u8)
 }

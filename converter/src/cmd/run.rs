@@ -3,7 +3,7 @@
 //! container's status.
 
 use crate::wasm::{self, Invocation};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,8 +24,6 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let wasm = std::fs::read(&args.module)
-        .with_context(|| format!("cannot read {}", args.module.display()))?;
     let mut env = Vec::new();
     for kv in &args.env {
         let Some((k, v)) = kv.split_once('=') else {
@@ -52,7 +50,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let mut argv = vec![args.module.display().to_string()];
     argv.extend(args.args);
     let status = wasm::run(
-        &wasm,
+        wasm::Wasm::File(&args.module),
         &Invocation {
             args: argv,
             env,
