@@ -6,11 +6,14 @@
 //! `userland` runs Debian's riscv64 bash, coreutils and python3 against qemu-riscv64; `memory`
 //! checks the guest-memory limit; `vfs` checks what only our kernel has (`/proc`, `/dev`, the in-memory upper layer) exactly.
 //! `stdin` checks that a thread waiting for host stdin lets the others run.
+//! `convert` converts the fixture images from a registry, OCI layouts and docker archives and
+//! runs them in wasmtime and node.
 //! `images` builds the container images the `convert` tests read and holds them to skopeo and
 //! umoci; `registry` serves them from a real registry on 127.0.0.1; `node_runner` checks
 //! `tests/node/run-wasi.mjs`, which runs modules under node's WASI. `host_tools` finds the
 //! programs these drive.
 
+mod convert;
 mod diff;
 mod exec_errors;
 mod guest;
