@@ -13,6 +13,9 @@
 //! downloaded layers, [`flatten`] applies them, [`progress`] reports downloads. Nothing is
 //! written to the host file system but the blob cache.
 
+mod cache;
 mod digest;
+mod flatten;
+mod manifest;
 mod platform;
 mod reference;
