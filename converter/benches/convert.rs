@@ -23,7 +23,9 @@ const RUNS: usize = 5;
 
 fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let images = sh(&mut Command::new(manifest.join("tests/images/make-images.sh")));
+    let images = sh(&mut Command::new(
+        manifest.join("tests/images/make-images.sh"),
+    ));
     let layout = PathBuf::from(images.lines().last().expect("images dir").trim()).join("debian");
     let registry = registry::Registry::start();
     let reference = registry.push(&layout, "latest", "debian:13");
@@ -67,7 +69,10 @@ fn main() {
     let size = std::fs::metadata(&out).expect("module").len();
 
     // Warm the compiled-module cache, then time to the first byte of output.
-    sh(Command::new(ctr2wasm).args(["run"]).arg(&out).args(["echo", "hi"]));
+    sh(Command::new(ctr2wasm)
+        .args(["run"])
+        .arg(&out)
+        .args(["echo", "hi"]));
     let first_output = median(|| {
         let t = Instant::now();
         let mut child = Command::new(ctr2wasm)
@@ -151,9 +156,13 @@ fn layer_sizes(layout: &Path) -> u64 {
     layers(&manifest)
         .iter()
         .map(|d| {
-            std::fs::metadata(layout.join("blobs/sha256").join(d.trim_start_matches("sha256:")))
-                .expect("layer blob")
-                .len()
+            std::fs::metadata(
+                layout
+                    .join("blobs/sha256")
+                    .join(d.trim_start_matches("sha256:")),
+            )
+            .expect("layer blob")
+            .len()
         })
         .sum()
 }

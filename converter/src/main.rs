@@ -2,12 +2,13 @@
 //!
 //! This binary is a thin shell over the library crates: it parses the command line, runs one
 //! subcommand from `cmd/`, prints errors as one `ctr2wasm: …` line and picks the exit code.
-//! The pipeline of `convert` is a file per stage: sources and flattening (`rootfs_dir`),
-//! packing (the bundle writer in `wasi-shim`), module assembly (`module`), and running
-//! (`wasm`).
+//! The pipeline of `convert` is a file per stage: image sources, platform, cache and
+//! flattening (`image/`, or `rootfs_dir` for an unpacked tree), packing (the bundle writer in
+//! `wasi-shim`), module assembly (`module`), and running (`wasm`).
 
 mod cmd;
 mod dirs;
+mod image;
 mod module;
 mod rootfs_dir;
 mod wasm;
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Exec(args) => return cmd::exec::run(args),
-        Command::Convert(args) => cmd::convert::run(args, load).map(|()| ExitCode::SUCCESS),
+        Command::Convert(args) => cmd::convert::run(args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => cmd::run::run(args),
         Command::Inspect(args) => cmd::inspect::run(args).map(|()| ExitCode::SUCCESS),
     };
@@ -53,23 +54,4 @@ fn main() -> ExitCode {
         eprintln!("ctr2wasm: {e:#}");
         ExitCode::from(FAILED)
     })
-}
-
-/// The image pipeline: from a reference to a flattened tree and its config.
-fn load(image: &str) -> anyhow::Result<cmd::convert::Loaded> {
-    if let Some(dir) = image.strip_prefix("dir:") {
-        return Ok(cmd::convert::Loaded {
-            config: wasi_shim::bundle::format::ImageConfig {
-                reference: image.to_string(),
-                platform: "linux/riscv64".into(),
-                cmd: vec!["/bin/sh".into()],
-                env: vec![
-                    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-                ],
-                ..Default::default()
-            },
-            tree: rootfs_dir::read(std::path::Path::new(dir))?,
-        });
-    }
-    anyhow::bail!("{image}: unsupported image reference")
 }

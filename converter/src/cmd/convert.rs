@@ -17,6 +17,12 @@ pub struct ConvertArgs {
     pub image: String,
     /// Where to write the module.
     pub output: PathBuf,
+    /// The platform to take from a multi-platform image.
+    #[arg(long, default_value = "linux/riscv64")]
+    pub platform: crate::image::Platform,
+    /// Talk plain HTTP to the registry (a local one such as 127.0.0.1:5000).
+    #[arg(long)]
+    pub insecure: bool,
     /// zstd level for the bundle's chunks (1–22).
     #[arg(long, default_value_t = writer::Options::default().level, value_parser = clap::value_parser!(i32).range(1..=22))]
     pub level: i32,
@@ -31,11 +37,11 @@ pub struct Loaded {
     pub tree: Tree,
 }
 
-pub fn run(args: ConvertArgs, load: impl FnOnce(&str) -> Result<Loaded>) -> Result<()> {
+pub fn run(args: ConvertArgs) -> Result<()> {
     let started = Instant::now();
     // Fail before any download if the output cannot be written.
     let mut out = OutputFile::create(&args.output)?;
-    let loaded = load(&args.image)?;
+    let loaded = load(&args)?;
     let options = writer::Options {
         level: args.level,
         ..writer::Options::default()
@@ -57,6 +63,45 @@ pub fn run(args: ConvertArgs, load: impl FnOnce(&str) -> Result<Loaded>) -> Resu
         );
     }
     Ok(())
+}
+
+/// The image pipeline: from a reference to a flattened tree and its config.
+fn load(args: &ConvertArgs) -> Result<Loaded> {
+    if let Some(dir) = args.image.strip_prefix("dir:") {
+        return Ok(Loaded {
+            config: ImageConfig {
+                reference: args.image.clone(),
+                platform: args.platform.to_string(),
+                cmd: vec!["/bin/sh".into()],
+                env: vec![
+                    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                ],
+                ..Default::default()
+            },
+            tree: crate::rootfs_dir::read(Path::new(dir))?,
+        });
+    }
+    let options = crate::image::LoadOptions {
+        platform: args.platform.clone(),
+        insecure: args.insecure,
+        quiet: args.quiet,
+        cache_dir: crate::dirs::cache_dir(),
+    };
+    let (info, tree) = crate::image::load(&args.image, &options)?;
+    let c = info.config;
+    Ok(Loaded {
+        config: ImageConfig {
+            reference: info.reference,
+            digest: info.digest,
+            platform: info.platform,
+            entrypoint: c.entrypoint,
+            cmd: c.cmd,
+            env: c.env,
+            working_dir: c.working_dir,
+            user: c.user,
+        },
+        tree,
+    })
 }
 
 /// The output, written to a temporary file beside it and renamed into place only when

@@ -87,7 +87,10 @@ fn run_with_dirs(
     for d in dirs {
         cmd.args(["--dir", d]);
     }
-    cmd.arg(&module.path).arg("--").args(args);
+    match rt {
+        Runtime::Wasmtime => cmd.arg(&module.path).arg("--").args(args),
+        Runtime::Node => cmd.arg("--").arg(&module.path).args(args),
+    };
     // Both runners take the runtime's switches from their own flags only.
     cmd.env_remove("CTR2WASM_TRACE")
         .env_remove("CTR2WASM_STATS");
@@ -171,7 +174,7 @@ fn docker_run_rules_for_args_env_status_and_streams() {
     for rt in RUNTIMES {
         // Arguments replace Cmd and run in WorkingDir.
         let out = run(rt, &module, &["pwd"], &[], b"");
-        assert_eq!(text(&out.stdout), "/work\n", "{rt:?}");
+        assert_eq!(text(&out.stdout), "/work\n", "{rt:?}: {}", text(&out.stderr));
         // --env overrides the image's Env and adds to it.
         let out = run(
             rt,

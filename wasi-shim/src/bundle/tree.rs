@@ -196,6 +196,34 @@ impl Tree {
         }
     }
 
+    /// Removes everything below the directory `path` except the paths `keep` accepts and
+    /// the directories leading to them: an opaque whiteout met after some of its layer's own
+    /// entries, which must survive it.
+    pub fn clear_dir_except(&mut self, path: &[u8], keep: impl Fn(&[u8]) -> bool) {
+        let prefix = child_prefix(path);
+        let below: Vec<Vec<u8>> = self
+            .paths
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut kept: std::collections::BTreeSet<&[u8]> = std::collections::BTreeSet::new();
+        for p in below.iter().filter(|p| keep(p)) {
+            kept.insert(p);
+            // Its ancestors below `path`, so the kept entry still has a parent.
+            let mut end = p.len();
+            while let Some(slash) = p[..end].iter().rposition(|&b| b == b'/') {
+                if slash < prefix.len() || !kept.insert(&p[..slash]) {
+                    break;
+                }
+                end = slash;
+            }
+        }
+        for p in below.iter().filter(|p| !kept.contains(p.as_slice())) {
+            self.paths.remove(p);
+        }
+    }
+
     /// The names of the directory `path`'s entries, with their inode ids, in byte order.
     pub fn children(&self, path: &[u8]) -> Vec<(&[u8], InodeId)> {
         let prefix = child_prefix(path);
@@ -358,6 +386,17 @@ mod tests {
         assert!(t.get(b"d").is_some());
         assert!(t.children(b"d").is_empty());
         assert!(t.get(b"d2").is_some(), "a sibling sharing the prefix stays");
+        t.insert(b"d/lower/x", file(b"x")).unwrap();
+        t.insert(b"d/lower/y", file(b"y")).unwrap();
+        t.insert(b"d/gone", file(b"g")).unwrap();
+        t.insert(b"d/mine", file(b"m")).unwrap();
+        t.clear_dir_except(b"d", |p| p == b"d/lower/y" || p == b"d/mine" || p == b"d2");
+        let left: Vec<&[u8]> = t.paths().map(|(p, _)| p).collect();
+        assert_eq!(
+            left,
+            [&b""[..], b"d", b"d/lower", b"d/lower/y", b"d/mine", b"d2"],
+            "kept paths keep their parents; nothing outside the directory is touched"
+        );
         t.remove(b"d");
         assert!(t.get(b"d").is_none());
         t.remove(b"never/was");
