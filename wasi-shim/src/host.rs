@@ -1,8 +1,9 @@
 //! Translation between the host the runtime runs on (native Unix or WASI) and the guest's
 //! Linux view: host I/O errors to [`Errno`], host metadata to `struct stat`, host path bytes.
 //!
-//! Errors are mapped by [`std::io::ErrorKind`], never by raw host error numbers: WASI and
-//! non-Linux hosts number errors differently, and the guest must see the same errno everywhere.
+//! Errors are mapped by [`std::io::ErrorKind`], not by raw host error numbers, which non-Linux
+//! hosts number differently while the guest must see the same errno everywhere; the exception is
+//! WASI, whose numbers its specification fixes and whose std leaves many uncategorised.
 //! Everything that needs `std::os::unix` or `std::os::wasi` is gated here.
 
 use crate::abi::Errno;
@@ -19,6 +20,15 @@ use std::os::wasi::ffi::OsStrExt;
 
 /// The errno Linux would give for a failed host file operation.
 pub fn errno_of(e: &io::Error) -> Errno {
+    #[cfg(target_os = "wasi")]
+    if let Some(errno) = e
+        .raw_os_error()
+        .and_then(|raw| usize::try_from(raw).ok())
+        .and_then(|raw| raw.checked_sub(1))
+        .and_then(|i| WASI_ERRNOS.get(i))
+    {
+        return *errno;
+    }
     match e.kind() {
         ErrorKind::NotFound => Errno::ENOENT,
         ErrorKind::PermissionDenied => Errno::EACCES,
@@ -42,6 +52,90 @@ pub fn errno_of(e: &io::Error) -> Errno {
         _ => Errno::EIO,
     }
 }
+
+/// The Linux errno of each WASI preview 1 `errno` from 1 (`2big`) to 76 (`notcapable`, a
+/// path outside the preopen: `EPERM`), in the specification's order. WASI numbers its errors
+/// once for every host, so they can be read exactly, while its std leaves many of them
+/// uncategorised (`notempty` among them), which [`io::ErrorKind`] could not tell apart.
+#[cfg(target_os = "wasi")]
+const WASI_ERRNOS: [Errno; 76] = [
+    Errno::E2BIG,
+    Errno::EACCES,
+    Errno::EADDRINUSE,
+    Errno::EADDRNOTAVAIL,
+    Errno::EAFNOSUPPORT,
+    Errno::EAGAIN,
+    Errno::EALREADY,
+    Errno::EBADF,
+    Errno::EBADMSG,
+    Errno::EBUSY,
+    Errno::ECANCELED,
+    Errno::ECHILD,
+    Errno::ECONNABORTED,
+    Errno::ECONNREFUSED,
+    Errno::ECONNRESET,
+    Errno::EDEADLK,
+    Errno::EDESTADDRREQ,
+    Errno::EDOM,
+    Errno::EDQUOT,
+    Errno::EEXIST,
+    Errno::EFAULT,
+    Errno::EFBIG,
+    Errno::EHOSTUNREACH,
+    Errno::EIDRM,
+    Errno::EILSEQ,
+    Errno::EINPROGRESS,
+    Errno::EINTR,
+    Errno::EINVAL,
+    Errno::EIO,
+    Errno::EISCONN,
+    Errno::EISDIR,
+    Errno::ELOOP,
+    Errno::EMFILE,
+    Errno::EMLINK,
+    Errno::EMSGSIZE,
+    Errno::EMULTIHOP,
+    Errno::ENAMETOOLONG,
+    Errno::ENETDOWN,
+    Errno::ENETRESET,
+    Errno::ENETUNREACH,
+    Errno::ENFILE,
+    Errno::ENOBUFS,
+    Errno::ENODEV,
+    Errno::ENOENT,
+    Errno::ENOEXEC,
+    Errno::ENOLCK,
+    Errno::ENOLINK,
+    Errno::ENOMEM,
+    Errno::ENOMSG,
+    Errno::ENOPROTOOPT,
+    Errno::ENOSPC,
+    Errno::ENOSYS,
+    Errno::ENOTCONN,
+    Errno::ENOTDIR,
+    Errno::ENOTEMPTY,
+    Errno::ENOTRECOVERABLE,
+    Errno::ENOTSOCK,
+    Errno::EOPNOTSUPP,
+    Errno::ENOTTY,
+    Errno::ENXIO,
+    Errno::EOVERFLOW,
+    Errno::EOWNERDEAD,
+    Errno::EPERM,
+    Errno::EPIPE,
+    Errno::EPROTO,
+    Errno::EPROTONOSUPPORT,
+    Errno::EPROTOTYPE,
+    Errno::ERANGE,
+    Errno::EROFS,
+    Errno::ESPIPE,
+    Errno::ESRCH,
+    Errno::ESTALE,
+    Errno::ETIMEDOUT,
+    Errno::ETXTBSY,
+    Errno::EXDEV,
+    Errno::EPERM,
+];
 
 /// Guest path bytes as a host path component (Linux and WASI paths are both byte strings).
 pub fn os_str(bytes: &[u8]) -> &OsStr {
@@ -132,10 +226,17 @@ fn host_specific(meta: &Metadata, st: &mut Stat) {
 }
 
 /// WASI exposes no permission bits: directories and regular files get the modes an image
-/// usually has. TODO(#bundle-modes): take modes from the bundle index once it carries them.
+/// usually has, symlinks the 0777 Linux gives every symlink. TODO(#bundle-modes): take modes
+/// from the bundle index once it carries them.
 #[cfg(not(unix))]
 fn host_specific(meta: &Metadata, st: &mut Stat) {
-    st.mode |= if meta.is_dir() { 0o755 } else { 0o644 };
+    st.mode |= if meta.is_dir() {
+        0o755
+    } else if meta.file_type().is_symlink() {
+        0o777
+    } else {
+        0o644
+    };
 }
 
 /// True if anyone may execute the file (`X_OK` for root needs one execute bit).
