@@ -9,8 +9,9 @@
 use crate::abi::Errno;
 use crate::abi::fs::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, Stat, StatTime};
 use std::ffi::OsStr;
-use std::fs::Metadata;
+use std::fs::{Metadata, OpenOptions};
 use std::io::{self, ErrorKind};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[cfg(unix)]
@@ -250,6 +251,144 @@ pub fn is_executable(meta: &Metadata) -> bool {
     {
         // No permission bits on WASI: any regular file may be tried, the ELF check decides.
         meta.is_file()
+    }
+}
+
+/// Makes `opts` refuse a final symlink (`O_NOFOLLOW`) where the host allows; the walk has
+/// resolved every symlink already, so one here is a host-side race. WASI's std offers no such
+/// flag, and the preopen's sandbox keeps the host inside its directory anyway.
+pub fn no_follow(opts: &mut OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    let _ = opts;
+}
+
+/// Gives a file that `opts` creates the permission bits `mode` (less the host's umask) where
+/// the host keeps them; WASI has none.
+pub fn create_mode(opts: &mut OpenOptions, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode & 0o7777);
+    }
+    #[cfg(not(unix))]
+    let _ = (opts, mode);
+}
+
+/// `mkdir` with permission bits `mode` where the host keeps them.
+pub fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(mode & 0o7777).create(path)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        std::fs::create_dir(path)
+    }
+}
+
+/// A symlink at `link` whose target is the bytes `target`, stored as given. wasmtime refuses
+/// absolute targets (`EPERM`): its sandbox never lets a symlink name a path outside the
+/// preopen.
+pub fn symlink(target: &[u8], link: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(os_str(target), link)
+    }
+    #[cfg(not(unix))]
+    {
+        // The one stable way to make a symlink in WASI's std (`symlink_path` is unstable).
+        #[allow(deprecated)]
+        std::fs::soft_link(os_str(target), link)
+    }
+}
+
+/// `chmod` of a host file (not following a symlink: the walk resolved it). WASI preview 1
+/// has no call that sets permission bits, so there the change is accepted and has no effect,
+/// as on a file system without them (vfat mounted `quiet`); `stat` keeps showing the modes
+/// [`stat_of`] makes up.
+pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// Sets a host file's access and modification times (`None` leaves one as it is), on a
+/// symlink itself when `path` is one. WASI's std can only set times through an open file,
+/// which follows symlinks, so a symlink's own times cannot be set there (`EOPNOTSUPP`).
+pub fn set_times(
+    path: &Path,
+    is_symlink: bool,
+    atime: Option<StatTime>,
+    mtime: Option<StatTime>,
+) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let _ = is_symlink;
+        let spec = |t: Option<StatTime>| match t {
+            Some(t) => libc::timespec {
+                tv_sec: t.sec,
+                // Below 10^9: the syscall checked it.
+                tv_nsec: t.nsec as libc::c_long,
+            },
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            },
+        };
+        let times = [spec(atime), spec(mtime)];
+        let cpath = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+        // SAFETY: `cpath` is a NUL-terminated path and `times` an array of two timespecs, as
+        // utimensat(2) reads them.
+        let rc = unsafe {
+            libc::utimensat(
+                libc::AT_FDCWD,
+                cpath.as_ptr(),
+                times.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if is_symlink {
+            return Err(io::Error::from(ErrorKind::Unsupported));
+        }
+        let system_time = |t: StatTime| {
+            let d = std::time::Duration::new(t.sec.unsigned_abs(), t.nsec as u32);
+            if t.sec >= 0 {
+                UNIX_EPOCH.checked_add(d)
+            } else {
+                UNIX_EPOCH.checked_sub(d)
+            }
+            .ok_or_else(|| io::Error::from(ErrorKind::InvalidInput))
+        };
+        let mut times = std::fs::FileTimes::new();
+        if let Some(a) = atime {
+            times = times.set_accessed(system_time(a)?);
+        }
+        if let Some(m) = mtime {
+            times = times.set_modified(system_time(m)?);
+        }
+        std::fs::File::open(path)?.set_times(times)
     }
 }
 
