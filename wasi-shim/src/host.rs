@@ -392,6 +392,66 @@ pub fn set_times(
     }
 }
 
+/// WASI preview 1's preopened-directory calls, declared by hand as `poll_oneoff` is: std
+/// keeps its preopen table to itself.
+#[cfg(target_os = "wasi")]
+mod wasi_prestat {
+    /// `prestat`: the tag (0: a directory) and `prestat_dir`'s name length.
+    #[repr(C)]
+    pub struct Prestat {
+        pub tag: u8,
+        pub name_len: usize,
+    }
+
+    const _: () = assert!(std::mem::size_of::<Prestat>() == 8);
+
+    pub const PREOPENTYPE_DIR: u8 = 0;
+
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    unsafe extern "C" {
+        pub fn fd_prestat_get(fd: u32, buf: *mut Prestat) -> u16;
+        pub fn fd_prestat_dir_name(fd: u32, path: *mut u8, path_len: usize) -> u16;
+    }
+}
+
+/// Most preopened directories looked at: guards the scan against a host that answers for
+/// every descriptor.
+#[cfg(target_os = "wasi")]
+const MAX_PREOPENS: u32 = 1024;
+
+/// The names of the directories the host preopened (`wasmtime --dir HOST::GUEST` names one
+/// `GUEST`), in descriptor order. Preopens are descriptors 3 and up, before anything else is
+/// opened; the first descriptor that is not one ends them.
+#[cfg(target_os = "wasi")]
+pub fn preopens() -> Vec<Vec<u8>> {
+    use wasi_prestat::*;
+    let mut names = Vec::new();
+    for fd in 3..3 + MAX_PREOPENS {
+        let mut p = Prestat {
+            tag: 0,
+            name_len: 0,
+        };
+        // SAFETY: `p` is a live `prestat` the call fills in.
+        if unsafe { fd_prestat_get(fd, &mut p) } != 0 {
+            break;
+        }
+        if p.tag != PREOPENTYPE_DIR {
+            continue;
+        }
+        let mut name = vec![0u8; p.name_len];
+        // SAFETY: `name` has room for the `name_len` bytes the host said the name has.
+        if unsafe { fd_prestat_dir_name(fd, name.as_mut_ptr(), name.len()) } != 0 {
+            continue;
+        }
+        // Some hosts count a terminating NUL in the length.
+        while name.last() == Some(&0) {
+            name.pop();
+        }
+        names.push(name);
+    }
+    names
+}
+
 /// Reads host stdin without a buffer in between, so that [`stdin_ready`] sees every byte the
 /// guest has not read yet (std's `Stdin` would hold read-ahead data the host cannot see).
 pub fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
