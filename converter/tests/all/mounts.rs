@@ -222,8 +222,8 @@ fn shell(hosts: &[PathBuf], guests: &[&str], script: &str, wasm: bool) -> Outcom
     diff::run(command, false, TIMEOUT).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Asserts a whole outcome: stdout, stderr and status.
-fn assert_outcome(out: &Outcome, stdout: &str, stderr: &str, status: i32, wasm: bool) {
+/// Asserts a whole outcome: stdout, stderr and status; `who` names the side that ran.
+fn assert_outcome(out: &Outcome, stdout: &str, stderr: &str, status: i32, who: &str) {
     assert_eq!(
         (
             String::from_utf8_lossy(&out.stdout).as_ref(),
@@ -231,8 +231,7 @@ fn assert_outcome(out: &Outcome, stdout: &str, stderr: &str, status: i32, wasm: 
             out.status
         ),
         (stdout, stderr, status),
-        "{}: {}",
-        side(wasm),
+        "{who}: {}",
         out.command
     );
 }
@@ -273,7 +272,7 @@ fn shell_changes_reach_the_host_directory() {
              /data:\ndir\nhard\nhostname\npre\ntrunc\n\n/data/dir:\nlink\nmoved\n",
             "",
             0,
-            wasm,
+            side(wasm),
         );
         assert_eq!(
             tree(&host, false),
@@ -395,7 +394,7 @@ fn leaving_the_mount_is_exdev_and_its_root_is_busy() {
              mv: cannot move '/data' to '/tmp/data': Device or resource busy\n\
              rmdir: failed to remove '/data': Device or resource busy\n",
             0,
-            wasm,
+            side(wasm),
         );
         assert_eq!(
             tree(&host, false),
@@ -448,7 +447,7 @@ fn symlinks_and_dot_dot_in_the_mount_stay_inside_the_guest() {
                 "cat: /data/abs: Operation not permitted\n\
                  cat: /data/pw: Operation not permitted\n",
                 0,
-                wasm,
+                side(wasm),
             );
         } else {
             assert_outcome(
@@ -457,7 +456,7 @@ fn symlinks_and_dot_dot_in_the_mount_stay_inside_the_guest() {
                  /data/sub/../../tmp\nctr2wasm\n",
                 "",
                 0,
-                wasm,
+                side(wasm),
             );
         }
         assert_eq!(
@@ -493,7 +492,7 @@ fn mount_points_appear_or_hide_the_image_and_mounts_are_apart() {
              /etc/apt:\nmine\none\n\n/srv/deep/data:\n",
             "",
             0,
-            wasm,
+            side(wasm),
         );
         assert!(tree(&deep, false).is_empty(), "{}", side(wasm));
         assert_eq!(
@@ -534,7 +533,7 @@ fn programs_run_from_a_mount() {
             "run from the host\n/data/bin/busybox\n./script ran\n",
             "",
             0,
-            wasm,
+            side(wasm),
         );
     }
 }
@@ -566,7 +565,7 @@ fn unusable_dirs_are_refused() {
             missing.display()
         ),
         125,
-        false,
+        side(false),
     );
     let out = run(format!("{}::/data", missing.display()), true);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -584,7 +583,7 @@ fn unusable_dirs_are_refused() {
         "",
         "ctr2wasm: --dir /tmp::/rootfs/x: --wasm preopens the rootfs at /rootfs\n",
         125,
-        true,
+        side(true),
     );
     let out = run("/tmp::data".into(), false);
     assert!(
@@ -594,5 +593,61 @@ fn unusable_dirs_are_refused() {
         ) && out.status == 2,
         "{}",
         out.command
+    );
+}
+
+#[test]
+fn a_converted_module_mounts_its_preopened_directories() {
+    // The issue's case: `ctr2wasm run --dir HOST::GUEST OUT.wasm` (as `wasmtime run --dir`)
+    // preopens HOST at GUEST, and the runtime in image mode mounts it.
+    let scratch = fresh_dir("converted");
+    let root = scratch.join("rootfs");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::copy(
+        debian_rootfs().join("usr/bin/busybox"),
+        root.join("bin/busybox"),
+    )
+    .expect("copy busybox");
+    fs::set_permissions(root.join("bin/busybox"), fs::Permissions::from_mode(0o755)).unwrap();
+    let module = scratch.join("out.wasm");
+    let convert = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"))
+        .args(["convert", "--quiet", "--level", "1"])
+        .arg(format!("dir:{}", root.display()))
+        .arg(&module)
+        .output()
+        .expect("run ctr2wasm convert");
+    assert!(
+        convert.status.success(),
+        "convert: {}",
+        String::from_utf8_lossy(&convert.stderr)
+    );
+    let host = scratch.join("host");
+    write(&host.join("pre"), "from the host\n");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"));
+    command
+        .arg("run")
+        .arg("--dir")
+        .arg(format!("{}::/mnt/data", host.display()))
+        .arg(&module)
+        .args(["/bin/busybox", "sh", "-c"])
+        .arg(
+            "/bin/busybox cat /mnt/data/pre
+             echo written > /mnt/data/new
+             /bin/busybox tail -n 1 /proc/mounts",
+        );
+    let out = diff::run(command, false, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert_outcome(
+        &out,
+        "from the host\nhostdir /mnt/data 9p rw,relatime 0 0\n",
+        "",
+        0,
+        "ctr2wasm run",
+    );
+    assert_eq!(
+        tree(&host, false),
+        [
+            "new nlink=1 \"written\\n\"",
+            "pre nlink=1 \"from the host\\n\""
+        ]
     );
 }
