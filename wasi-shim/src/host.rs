@@ -1,15 +1,17 @@
 //! Translation between the host the runtime runs on (native Unix or WASI) and the guest's
 //! Linux view: host I/O errors to [`Errno`], host metadata to `struct stat`, host path bytes.
 //!
-//! Errors are mapped by [`std::io::ErrorKind`], never by raw host error numbers: WASI and
-//! non-Linux hosts number errors differently, and the guest must see the same errno everywhere.
+//! Errors are mapped by [`std::io::ErrorKind`], not by raw host error numbers, which non-Linux
+//! hosts number differently while the guest must see the same errno everywhere; the exception is
+//! WASI, whose numbers its specification fixes and whose std leaves many uncategorised.
 //! Everything that needs `std::os::unix` or `std::os::wasi` is gated here.
 
 use crate::abi::Errno;
 use crate::abi::fs::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, Stat, StatTime};
 use std::ffi::OsStr;
-use std::fs::Metadata;
+use std::fs::{Metadata, OpenOptions};
 use std::io::{self, ErrorKind};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[cfg(unix)]
@@ -19,6 +21,15 @@ use std::os::wasi::ffi::OsStrExt;
 
 /// The errno Linux would give for a failed host file operation.
 pub fn errno_of(e: &io::Error) -> Errno {
+    #[cfg(target_os = "wasi")]
+    if let Some(errno) = e
+        .raw_os_error()
+        .and_then(|raw| usize::try_from(raw).ok())
+        .and_then(|raw| raw.checked_sub(1))
+        .and_then(|i| WASI_ERRNOS.get(i))
+    {
+        return *errno;
+    }
     match e.kind() {
         ErrorKind::NotFound => Errno::ENOENT,
         ErrorKind::PermissionDenied => Errno::EACCES,
@@ -42,6 +53,90 @@ pub fn errno_of(e: &io::Error) -> Errno {
         _ => Errno::EIO,
     }
 }
+
+/// The Linux errno of each WASI preview 1 `errno` from 1 (`2big`) to 76 (`notcapable`, a
+/// path outside the preopen: `EPERM`), in the specification's order. WASI numbers its errors
+/// once for every host, so they can be read exactly, while its std leaves many of them
+/// uncategorised (`notempty` among them), which [`io::ErrorKind`] could not tell apart.
+#[cfg(target_os = "wasi")]
+const WASI_ERRNOS: [Errno; 76] = [
+    Errno::E2BIG,
+    Errno::EACCES,
+    Errno::EADDRINUSE,
+    Errno::EADDRNOTAVAIL,
+    Errno::EAFNOSUPPORT,
+    Errno::EAGAIN,
+    Errno::EALREADY,
+    Errno::EBADF,
+    Errno::EBADMSG,
+    Errno::EBUSY,
+    Errno::ECANCELED,
+    Errno::ECHILD,
+    Errno::ECONNABORTED,
+    Errno::ECONNREFUSED,
+    Errno::ECONNRESET,
+    Errno::EDEADLK,
+    Errno::EDESTADDRREQ,
+    Errno::EDOM,
+    Errno::EDQUOT,
+    Errno::EEXIST,
+    Errno::EFAULT,
+    Errno::EFBIG,
+    Errno::EHOSTUNREACH,
+    Errno::EIDRM,
+    Errno::EILSEQ,
+    Errno::EINPROGRESS,
+    Errno::EINTR,
+    Errno::EINVAL,
+    Errno::EIO,
+    Errno::EISCONN,
+    Errno::EISDIR,
+    Errno::ELOOP,
+    Errno::EMFILE,
+    Errno::EMLINK,
+    Errno::EMSGSIZE,
+    Errno::EMULTIHOP,
+    Errno::ENAMETOOLONG,
+    Errno::ENETDOWN,
+    Errno::ENETRESET,
+    Errno::ENETUNREACH,
+    Errno::ENFILE,
+    Errno::ENOBUFS,
+    Errno::ENODEV,
+    Errno::ENOENT,
+    Errno::ENOEXEC,
+    Errno::ENOLCK,
+    Errno::ENOLINK,
+    Errno::ENOMEM,
+    Errno::ENOMSG,
+    Errno::ENOPROTOOPT,
+    Errno::ENOSPC,
+    Errno::ENOSYS,
+    Errno::ENOTCONN,
+    Errno::ENOTDIR,
+    Errno::ENOTEMPTY,
+    Errno::ENOTRECOVERABLE,
+    Errno::ENOTSOCK,
+    Errno::EOPNOTSUPP,
+    Errno::ENOTTY,
+    Errno::ENXIO,
+    Errno::EOVERFLOW,
+    Errno::EOWNERDEAD,
+    Errno::EPERM,
+    Errno::EPIPE,
+    Errno::EPROTO,
+    Errno::EPROTONOSUPPORT,
+    Errno::EPROTOTYPE,
+    Errno::ERANGE,
+    Errno::EROFS,
+    Errno::ESPIPE,
+    Errno::ESRCH,
+    Errno::ESTALE,
+    Errno::ETIMEDOUT,
+    Errno::ETXTBSY,
+    Errno::EXDEV,
+    Errno::EPERM,
+];
 
 /// Guest path bytes as a host path component (Linux and WASI paths are both byte strings).
 pub fn os_str(bytes: &[u8]) -> &OsStr {
@@ -132,10 +227,17 @@ fn host_specific(meta: &Metadata, st: &mut Stat) {
 }
 
 /// WASI exposes no permission bits: directories and regular files get the modes an image
-/// usually has. TODO(#bundle-modes): take modes from the bundle index once it carries them.
+/// usually has, symlinks the 0777 Linux gives every symlink. TODO(#bundle-modes): take modes
+/// from the bundle index once it carries them.
 #[cfg(not(unix))]
 fn host_specific(meta: &Metadata, st: &mut Stat) {
-    st.mode |= if meta.is_dir() { 0o755 } else { 0o644 };
+    st.mode |= if meta.is_dir() {
+        0o755
+    } else if meta.file_type().is_symlink() {
+        0o777
+    } else {
+        0o644
+    };
 }
 
 /// True if anyone may execute the file (`X_OK` for root needs one execute bit).
@@ -150,6 +252,204 @@ pub fn is_executable(meta: &Metadata) -> bool {
         // No permission bits on WASI: any regular file may be tried, the ELF check decides.
         meta.is_file()
     }
+}
+
+/// Makes `opts` refuse a final symlink (`O_NOFOLLOW`) where the host allows; the walk has
+/// resolved every symlink already, so one here is a host-side race. WASI's std offers no such
+/// flag, and the preopen's sandbox keeps the host inside its directory anyway.
+pub fn no_follow(opts: &mut OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    let _ = opts;
+}
+
+/// Gives a file that `opts` creates the permission bits `mode` (less the host's umask) where
+/// the host keeps them; WASI has none.
+pub fn create_mode(opts: &mut OpenOptions, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode & 0o7777);
+    }
+    #[cfg(not(unix))]
+    let _ = (opts, mode);
+}
+
+/// `mkdir` with permission bits `mode` where the host keeps them.
+pub fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(mode & 0o7777).create(path)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        std::fs::create_dir(path)
+    }
+}
+
+/// A symlink at `link` whose target is the bytes `target`, stored as given. wasmtime refuses
+/// absolute targets (`EPERM`): its sandbox never lets a symlink name a path outside the
+/// preopen.
+pub fn symlink(target: &[u8], link: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(os_str(target), link)
+    }
+    #[cfg(not(unix))]
+    {
+        // The one stable way to make a symlink in WASI's std (`symlink_path` is unstable).
+        #[allow(deprecated)]
+        std::fs::soft_link(os_str(target), link)
+    }
+}
+
+/// `chmod` of a host file (not following a symlink: the walk resolved it). WASI preview 1
+/// has no call that sets permission bits, so there the change is accepted and has no effect,
+/// as on a file system without them (vfat mounted `quiet`); `stat` keeps showing the modes
+/// [`stat_of`] makes up.
+pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// Sets a host file's access and modification times (`None` leaves one as it is), on a
+/// symlink itself when `path` is one. WASI's std can only set times through an open file,
+/// which follows symlinks, so a symlink's own times cannot be set there (`EOPNOTSUPP`).
+pub fn set_times(
+    path: &Path,
+    is_symlink: bool,
+    atime: Option<StatTime>,
+    mtime: Option<StatTime>,
+) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let _ = is_symlink;
+        let spec = |t: Option<StatTime>| match t {
+            Some(t) => libc::timespec {
+                tv_sec: t.sec,
+                // Below 10^9: the syscall checked it.
+                tv_nsec: t.nsec as libc::c_long,
+            },
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            },
+        };
+        let times = [spec(atime), spec(mtime)];
+        let cpath = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+        // SAFETY: `cpath` is a NUL-terminated path and `times` an array of two timespecs, as
+        // utimensat(2) reads them.
+        let rc = unsafe {
+            libc::utimensat(
+                libc::AT_FDCWD,
+                cpath.as_ptr(),
+                times.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if is_symlink {
+            return Err(io::Error::from(ErrorKind::Unsupported));
+        }
+        let system_time = |t: StatTime| {
+            let d = std::time::Duration::new(t.sec.unsigned_abs(), t.nsec as u32);
+            if t.sec >= 0 {
+                UNIX_EPOCH.checked_add(d)
+            } else {
+                UNIX_EPOCH.checked_sub(d)
+            }
+            .ok_or_else(|| io::Error::from(ErrorKind::InvalidInput))
+        };
+        let mut times = std::fs::FileTimes::new();
+        if let Some(a) = atime {
+            times = times.set_accessed(system_time(a)?);
+        }
+        if let Some(m) = mtime {
+            times = times.set_modified(system_time(m)?);
+        }
+        std::fs::File::open(path)?.set_times(times)
+    }
+}
+
+/// WASI preview 1's preopened-directory calls, declared by hand as `poll_oneoff` is: std
+/// keeps its preopen table to itself.
+#[cfg(target_os = "wasi")]
+mod wasi_prestat {
+    /// `prestat`: the tag (0: a directory) and `prestat_dir`'s name length.
+    #[repr(C)]
+    pub struct Prestat {
+        pub tag: u8,
+        pub name_len: usize,
+    }
+
+    const _: () = assert!(std::mem::size_of::<Prestat>() == 8);
+
+    pub const PREOPENTYPE_DIR: u8 = 0;
+
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    unsafe extern "C" {
+        pub fn fd_prestat_get(fd: u32, buf: *mut Prestat) -> u16;
+        pub fn fd_prestat_dir_name(fd: u32, path: *mut u8, path_len: usize) -> u16;
+    }
+}
+
+/// Most preopened directories looked at: guards the scan against a host that answers for
+/// every descriptor.
+#[cfg(target_os = "wasi")]
+const MAX_PREOPENS: u32 = 1024;
+
+/// The names of the directories the host preopened (`wasmtime --dir HOST::GUEST` names one
+/// `GUEST`), in descriptor order. Preopens are descriptors 3 and up, before anything else is
+/// opened; the first descriptor that is not one ends them.
+#[cfg(target_os = "wasi")]
+pub fn preopens() -> Vec<Vec<u8>> {
+    use wasi_prestat::*;
+    let mut names = Vec::new();
+    for fd in 3..3 + MAX_PREOPENS {
+        let mut p = Prestat {
+            tag: 0,
+            name_len: 0,
+        };
+        // SAFETY: `p` is a live `prestat` the call fills in.
+        if unsafe { fd_prestat_get(fd, &mut p) } != 0 {
+            break;
+        }
+        if p.tag != PREOPENTYPE_DIR {
+            continue;
+        }
+        let mut name = vec![0u8; p.name_len];
+        // SAFETY: `name` has room for the `name_len` bytes the host said the name has.
+        if unsafe { fd_prestat_dir_name(fd, name.as_mut_ptr(), name.len()) } != 0 {
+            continue;
+        }
+        // Some hosts count a terminating NUL in the length.
+        while name.last() == Some(&0) {
+            name.pop();
+        }
+        names.push(name);
+    }
+    names
 }
 
 /// Reads host stdin without a buffer in between, so that [`stdin_ready`] sees every byte the

@@ -3,7 +3,8 @@
 //! [`run_program`] is the whole story for one program: find it in the root file system, load
 //! it, run it until it exits and report how it ended. Both front ends use it: the
 //! `ctr2wasm exec` subcommand on the host, and the `ctr2wasm-runtime` binary built for
-//! wasm32-wasip1, where the root file system is a WASI preopened directory.
+//! wasm32-wasip1, where the root file system is a WASI preopened directory (or the module's
+//! bundle) and the other preopened directories are mounted at their names.
 //!
 //! Module map: [`abi`] holds every Linux constant and struct layout; [`loader`] the ELF
 //! loader and initial stack; [`task`] processes, threads, memory maps and the run loop;
@@ -59,11 +60,22 @@ impl std::fmt::Debug for RootFs {
     }
 }
 
+/// A writable host directory mounted at a guest path: changes below it reach the host.
+#[derive(Debug, Clone)]
+pub struct HostMount {
+    /// The mount point, an absolute guest path.
+    pub guest: Vec<u8>,
+    /// The host directory (on WASI: the name of the preopen that holds it).
+    pub host: PathBuf,
+}
+
 /// What to run and how.
 #[derive(Debug)]
 pub struct Config {
     /// The guest's `/`.
     pub rootfs: RootFs,
+    /// Host directories mounted over it, mounted shallowest first.
+    pub mounts: Vec<HostMount>,
     /// The program's guest path, absolute or relative to `workdir`; also `argv[0]`.
     pub program: Vec<u8>,
     /// `argv[1..]`.
@@ -84,6 +96,7 @@ impl Config {
     pub fn new(rootfs: RootFs, program: Vec<u8>) -> Config {
         Config {
             rootfs,
+            mounts: Vec::new(),
             program,
             args: Vec::new(),
             env: Vec::new(),
@@ -151,6 +164,8 @@ pub enum RunError {
     #[error("workdir {path}: {problem}")]
     Workdir { path: String, problem: String },
     #[error(transparent)]
+    Mount(#[from] vfs::hostdir::MountError),
+    #[error(transparent)]
     Deadlock(#[from] Deadlock),
     #[error(transparent)]
     User(#[from] startup::UserError),
@@ -168,6 +183,7 @@ impl RunError {
             RunError::Rootfs { .. }
             | RunError::Bundle(_)
             | RunError::Workdir { .. }
+            | RunError::Mount(_)
             | RunError::Deadlock(_)
             | RunError::User(_)
             | RunError::MemoryLimit { .. } => 125,
@@ -190,6 +206,13 @@ pub fn run_as_command(config: Config) -> u8 {
             e.exit_code() as u8
         }
     }
+}
+
+/// The names of the directories the WASI host preopened, in descriptor order
+/// (`wasmtime run --dir HOST::GUEST` names one `GUEST`).
+#[cfg(target_os = "wasi")]
+pub fn wasi_preopens() -> Vec<Vec<u8>> {
+    host::preopens()
 }
 
 /// Runs `config.program` in a new process until it exits.
@@ -215,7 +238,20 @@ pub fn run_program(config: Config) -> Result<Outcome, RunError> {
         rootfs: RootFs::Dir(PathBuf::new()),
         ..config
     };
-    let mut kernel = Kernel::new(Vfs::new(lower), config.trace);
+    let mut vfs = Vfs::new(lower);
+    // Shallowest first, so a mount inside another finds its mount point in the host
+    // directory below it.
+    let mut mounts = config.mounts.clone();
+    mounts.sort_by_key(|m| {
+        m.guest
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .count()
+    });
+    for m in mounts {
+        vfs.mount(&m.guest, m.host)?;
+    }
+    let mut kernel = Kernel::new(vfs, config.trace);
     let show = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
 
     // Nothing runs yet, so /proc/self/exe cannot be looked at: any placeholder will do.

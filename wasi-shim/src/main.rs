@@ -6,11 +6,16 @@
 //! `ctr2wasm-runtime --rootfs DIR [--env K=V]... [--workdir D] -- PROGRAM [ARGS...]`, the
 //! same as `ctr2wasm exec`.
 //!
+//! In both, every directory the WASI host preopened (`wasmtime run --dir HOST::GUEST`) is
+//! mounted at its own name, writable, except the one holding `--rootfs`.
+//!
 //! Arguments are parsed by hand: this binary becomes the wasm module embedded in every
 //! converted image, and an argument-parsing crate would add to each one's size.
 
 use std::process::ExitCode;
 use wasi_shim::{Config, RootFs, run_as_command};
+#[cfg(target_os = "wasi")]
+use {std::path::Path, wasi_shim::HostMount};
 
 const USAGE: &str =
     "usage: ctr2wasm-runtime --rootfs DIR [--env K=V]... [--workdir DIR] -- PROGRAM [ARGS...]";
@@ -67,6 +72,51 @@ fn image_config() -> Option<Result<Config, String>> {
     None
 }
 
+/// The preopened directories, each mounted at its own name. `rootfs` is flag mode's
+/// `--rootfs`: the preopen holding it serves the root and is no mount. A relative name (`.`)
+/// is no guest path and `/` would hide the image's root: those are left out with a warning.
+#[cfg(target_os = "wasi")]
+fn preopen_mounts(rootfs: Option<&Path>) -> Vec<HostMount> {
+    use std::os::wasi::ffi::OsStringExt;
+    let components = |p: &[u8]| -> Vec<Vec<u8>> {
+        p.split(|&b| b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    let rootfs = rootfs.map(|r| r.as_os_str().as_encoded_bytes());
+    let mut mounts = Vec::new();
+    for name in wasi_shim::wasi_preopens() {
+        let absolute = name.starts_with(b"/");
+        if let Some(r) = rootfs
+            && r.starts_with(b"/") == absolute
+            && components(r).starts_with(&components(&name))
+        {
+            continue;
+        }
+        let show = String::from_utf8_lossy(&name);
+        if !absolute {
+            eprintln!(
+                "ctr2wasm: warning: preopened directory {show:?} has a relative name and is not \
+                 mounted (preopen it as HOST::/GUEST)"
+            );
+            continue;
+        }
+        if components(&name).is_empty() {
+            eprintln!(
+                "ctr2wasm: warning: preopened directory {show:?} would hide the image's root and \
+                 is not mounted"
+            );
+            continue;
+        }
+        mounts.push(HostMount {
+            guest: name.clone(),
+            host: std::ffi::OsString::from_vec(name).into(),
+        });
+    }
+    mounts
+}
+
 fn main() -> ExitCode {
     let config = match image_config() {
         Some(Ok(c)) => c,
@@ -81,6 +131,17 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+    };
+    #[cfg(target_os = "wasi")]
+    let config = {
+        let rootfs = match &config.rootfs {
+            RootFs::Dir(dir) => Some(dir.as_path()),
+            RootFs::Bundle(_) => None,
+        };
+        Config {
+            mounts: preopen_mounts(rootfs),
+            ..config
+        }
     };
     ExitCode::from(run_as_command(config))
 }

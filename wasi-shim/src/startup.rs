@@ -38,6 +38,7 @@ pub fn find_command(
         let executable = match vfs.resolve(me, cwd, &candidate, Follow::Final).ok()?.node? {
             Node::Lower(l) => l.is_file() && l.is_executable(),
             Node::Upper(i) => i.borrow().is_executable_file(),
+            Node::Host(h) => h.is_file() && h.is_executable(),
             Node::Proc(_) => false,
         };
         executable.then_some(candidate)
@@ -109,6 +110,7 @@ fn read_guest_file(vfs: &Vfs, me: &ProcSelf, path: &[u8]) -> Result<Vec<u8>, Err
     match node {
         Node::Lower(l) => l.read_all(),
         Node::Upper(i) => i.borrow().read_all(),
+        Node::Host(h) => h.read_all(),
         Node::Proc(_) => Err(Errno::EACCES),
     }
 }

@@ -1,6 +1,7 @@
-//! `ctr2wasm exec [--wasm] --rootfs DIR [--env K=V]... [--workdir D] -- PROGRAM [ARGS...]`:
-//! run a riscv64 Linux program from an unpacked root file system, on the kernel and emulator
-//! built for the host or, with `--wasm`, on the runtime module in the embedded wasmtime. For
+//! `ctr2wasm exec [--wasm] --rootfs DIR [--env K=V]... [--workdir D] [--dir HOST::GUEST]...
+//! -- PROGRAM [ARGS...]`: run a riscv64 Linux program from an unpacked root file system, on the
+//! kernel and emulator built for the host or, with `--wasm`, on the runtime module in the
+//! embedded wasmtime, with host directories mounted writable where `--dir` says. For
 //! debugging, profiling, the differential tests and the benchmarks.
 //!
 //! Exit codes: the guest's own status (`128+n` when a signal killed it); 127 when PROGRAM, its
@@ -9,11 +10,12 @@
 //! nested ones); 125 when the runtime itself failed (bad rootfs or workdir, deadlock, the wasm
 //! module trapped).
 
+use super::{DirArg, parse_dir};
 use crate::wasm;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wasi_shim::{Config, RootFs, run_as_command};
+use wasi_shim::{Config, HostMount, RootFs, run_as_command};
 
 /// Where the rootfs is preopened for the runtime module.
 const WASM_ROOTFS: &str = "/rootfs";
@@ -38,6 +40,10 @@ pub struct ExecArgs {
     /// Working directory inside the guest.
     #[arg(long, value_name = "DIR", default_value = "/")]
     workdir: OsString,
+    /// Mount host directory HOST at GUEST inside the guest (writes reach the host); repeat
+    /// for more.
+    #[arg(long = "dir", value_name = "HOST::GUEST", value_parser = parse_dir)]
+    dirs: Vec<DirArg>,
     /// The program's guest path (absolute or relative to the working directory), then its
     /// arguments.
     #[arg(last = true, required = true, value_name = "PROGRAM [ARGS]...")]
@@ -64,10 +70,19 @@ pub fn run(args: ExecArgs) -> ExitCode {
         .map(OsString::into_encoded_bytes)
         .collect();
     config.workdir = args.workdir.into_encoded_bytes();
+    config.mounts = args
+        .dirs
+        .into_iter()
+        .map(|d| HostMount {
+            guest: d.guest.into_bytes(),
+            host: d.host,
+        })
+        .collect();
     ExitCode::from(run_as_command(config))
 }
 
-/// The same run inside the runtime module: its flags are `exec`'s, with the rootfs preopened.
+/// The same run inside the runtime module: its flags are `exec`'s, with the rootfs preopened
+/// at [`WASM_ROOTFS`] and each `--dir` at its guest path, which the runtime mounts.
 fn run_wasm(args: ExecArgs) -> anyhow::Result<u8> {
     let utf8 = |s: OsString| {
         s.into_string()
@@ -92,10 +107,27 @@ fn run_wasm(args: ExecArgs) -> anyhow::Result<u8> {
         .iter()
         .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
         .collect();
+    let mut dirs = vec![(args.rootfs, WASM_ROOTFS.to_string())];
+    for d in args.dirs {
+        // wasi-libc gives a path to the preopen with the longest matching name, so a preopen
+        // at or below the rootfs's would take over part of the rootfs.
+        let rootfs_part = d
+            .guest
+            .strip_prefix(WASM_ROOTFS)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if rootfs_part {
+            anyhow::bail!(
+                "--dir {}::{}: --wasm preopens the rootfs at {WASM_ROOTFS}",
+                d.host.display(),
+                d.guest
+            );
+        }
+        dirs.push((d.host, d.guest));
+    }
     let invocation = wasm::Invocation {
         args: argv,
         env,
-        dirs: vec![(args.rootfs, WASM_ROOTFS.into())],
+        dirs,
     };
     let status = wasm::run(wasm::Wasm::Bytes(wasm::RUNTIME_WASM), &invocation)?;
     Ok(status as u8)

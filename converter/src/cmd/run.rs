@@ -2,6 +2,7 @@
 //! converted module in the embedded wasmtime, as `wasmtime run` would, and exits with the
 //! container's status.
 
+use super::{DirArg, parse_dir};
 use crate::wasm::{self, Invocation};
 use anyhow::{Result, bail};
 use clap::Args;
@@ -14,8 +15,8 @@ pub struct RunArgs {
     #[arg(long = "env", short = 'e', value_name = "K=V")]
     pub env: Vec<String>,
     /// Mount host directory HOST at GUEST inside the container (writes reach the host).
-    #[arg(long = "dir", value_name = "HOST::GUEST")]
-    pub dirs: Vec<String>,
+    #[arg(long = "dir", value_name = "HOST::GUEST", value_parser = parse_dir)]
+    pub dirs: Vec<DirArg>,
     /// A module written by `ctr2wasm convert`.
     pub module: PathBuf,
     /// Replaces the image's Cmd.
@@ -37,16 +38,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             env.push((k, v));
         }
     }
-    let mut dirs = Vec::new();
-    for d in &args.dirs {
-        let Some((host, guest)) = d.split_once("::") else {
-            bail!("--dir {d}: expected HOST::GUEST");
-        };
-        if !guest.starts_with('/') {
-            bail!("--dir {d}: the guest path must be absolute");
-        }
-        dirs.push((PathBuf::from(host), guest.to_string()));
-    }
+    let dirs = args.dirs.into_iter().map(|d| (d.host, d.guest)).collect();
     let mut argv = vec![args.module.display().to_string()];
     argv.extend(args.args);
     let status = wasm::run(

@@ -131,6 +131,7 @@ differential_tests! {
     stderr,
     string,
     threads,
+    tree_ops,
     uname,
     zb,
     zicond,
@@ -273,7 +274,7 @@ fn scratch_dir() -> PathBuf {
 
 /// The absolute path of a host tool, so it is found even though the reference's environment
 /// is cleared.
-fn find_tool(tool: &str, package: &str) -> Result<PathBuf, String> {
+pub(crate) fn find_tool(tool: &str, package: &str) -> Result<PathBuf, String> {
     let path = env::var_os("PATH").unwrap_or_default();
     env::split_paths(&path)
         .map(|dir| dir.join(tool))

@@ -5,7 +5,9 @@
 //! compares everything they print; `exec_errors` checks diagnostics, tracing and statistics;
 //! `userland` runs Debian's riscv64 bash, coreutils and python3 against qemu-riscv64; `memory`
 //! checks the guest-memory limit; `vfs` checks what only our kernel has (`/proc`, `/dev`, the in-memory upper layer) exactly.
-//! `stdin` checks that a thread waiting for host stdin lets the others run.
+//! `stdin` checks that a thread waiting for host stdin lets the others run. `mounts` checks host
+//! directories mounted with `--dir`: guest programs against qemu-riscv64 in a host directory,
+//! and Debian's shell and coreutils against the host directory they leave.
 //! `convert` converts the fixture images from a registry, OCI layouts and docker archives and
 //! runs them in wasmtime and node.
 //! `images` builds the container images the `convert` tests read and holds them to skopeo and
@@ -20,6 +22,7 @@ mod guest;
 mod host_tools;
 mod images;
 mod memory;
+mod mounts;
 mod node_runner;
 mod registry;
 mod stdin;

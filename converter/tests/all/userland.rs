@@ -25,7 +25,7 @@ use crate::diff::{self, Outcome};
 
 /// The guest environment on both sides: what a login shell of root would have, minus the
 /// locale (so both sides run in the C locale without needing locale files).
-const ENV: &[&str] = &[
+pub(crate) const ENV: &[&str] = &[
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME=/root",
 ];

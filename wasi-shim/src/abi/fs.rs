@@ -220,6 +220,7 @@ pub struct Statfs {
 pub const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+pub const V9FS_MAGIC: u64 = 0x0102_1997;
 /// `ST_RELATIME`, the one mount flag `/` shows.
 pub const ST_RELATIME: u64 = 0x1000;
 

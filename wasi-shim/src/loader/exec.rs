@@ -178,6 +178,18 @@ fn read_exec_file(
             }
             Ok((guest, inode.read_all().map_err(Problem::Errno)?))
         }
+        Node::Host(host) => {
+            if host.is_dir() {
+                return Err(Problem::IsDir);
+            }
+            if !host.is_file() || !host.is_executable() {
+                return Err(Problem::Errno(Errno::EACCES));
+            }
+            if host.size() > MAX_EXEC_FILE_BYTES {
+                return Err(Problem::Errno(Errno::ENOMEM));
+            }
+            Ok((guest, host.read_all().map_err(Problem::Errno)?))
+        }
         Node::Proc(_) => Err(Problem::Errno(Errno::EACCES)),
     }
 }

@@ -2,7 +2,8 @@
 //! access, cwd, umask, fcntl and dup.
 //!
 //! Paths go through the one walk in [`crate::vfs::path`] and every change goes to the upper
-//! layer of [`crate::vfs::overlay`]. Data moves between the guest and open file descriptions
+//! layer of [`crate::vfs::overlay`], or below a host directory's mount point to the host
+//! ([`crate::vfs::hostdir`]). Data moves between the guest and open file descriptions
 //! in chunks of at most [`CHUNK`] bytes, so a guest-sized count never becomes a host
 //! allocation of that size.
 
@@ -16,13 +17,14 @@ use crate::abi::fs::{
     O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TMPFILE, O_TRUNC,
     OVERLAYFS_SUPER_MAGIC, PROC_SUPER_MAGIC, R_OK, RENAME_EXCHANGE, RENAME_NOREPLACE,
     RENAME_WHITEOUT, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SETFL_MASK, ST_RELATIME, Stat, Statfs,
-    TMPFS_MAGIC, UIO_MAXIOV, UTIME_NOW, UTIME_OMIT, W_OK, X_OK, dirent64, statx,
+    TMPFS_MAGIC, UIO_MAXIOV, UTIME_NOW, UTIME_OMIT, V9FS_MAGIC, W_OK, X_OK, dirent64, statx,
 };
 use crate::abi::resource::RLIMIT_NOFILE;
 use crate::host;
 use crate::task::fd::{FileRef, GuestFd};
 use crate::vfs::devfs::Device;
 use crate::vfs::file::{FileKind, OpenFile, Stdio, stat_node};
+use crate::vfs::hostdir::HostNode;
 use crate::vfs::overlay::{Content, DirEntry, InodeRef, now};
 use crate::vfs::path::{Follow, Node, Resolved};
 use crate::vfs::procfs::{ProcNode, ProcSelf};
@@ -78,7 +80,10 @@ impl Ctx<'_> {
         match &f.kind {
             FileKind::Upper { inode, .. } => Some((guest, Node::Upper(inode.clone()))),
             FileKind::Dir { node, .. } | FileKind::Path(node) => Some((guest, node.clone())),
-            FileKind::Lower { .. } | FileKind::Device(_) | FileKind::Proc(_) => {
+            FileKind::Lower { .. }
+            | FileKind::Host(_)
+            | FileKind::Device(_)
+            | FileKind::Proc(_) => {
                 let me = ProcSelf::of(
                     self.proc,
                     &self.kernel.tasks.procs,
@@ -483,12 +488,18 @@ pub fn sys_openat(
         None if res.trailing_slash => return Err(Errno::EISDIR),
         None => {
             let mode = S_IFREG | (mode & 0o7777 & !c.umask());
-            let inode = c
-                .kernel
-                .vfs
-                .create(&guest, mode, Content::Data(Vec::new()))?;
+            let kind = match c.kernel.vfs.host_path(&guest) {
+                Some(at) => FileKind::Host(at.create_file(mode, flags, ino_of(&guest))?),
+                None => FileKind::Upper {
+                    inode: c
+                        .kernel
+                        .vfs
+                        .create(&guest, mode, Content::Data(Vec::new()))?,
+                    lower: None,
+                },
+            };
             let file = OpenFile {
-                kind: FileKind::Upper { inode, lower: None },
+                kind,
                 flags: status,
                 offset: 0,
                 guest_path: Some(guest),
@@ -552,6 +563,7 @@ pub fn sys_openat(
             FileKind::Proc(data)
         }
         Node::Proc(_) => return Err(Errno::ENOENT),
+        Node::Host(h) => FileKind::Host(h.open(flags, ino_of(&guest))?),
         Node::Lower(lower) => {
             if !lower.is_file() {
                 // Device nodes and fifos of the image have no driver behind them.
@@ -739,6 +751,7 @@ pub fn sys_faccessat2(
         }
         // The lower layer decides for rootfs files: WASI reports no permission bits.
         Some((_, Node::Lower(lower))) => (lower.stat(0), lower.is_executable()),
+        Some((_, Node::Host(h))) => (h.stat(0), h.is_executable()),
         Some((guest, node)) => {
             let st = c.stat_of_node(&guest, &node)?;
             (st, st.mode & 0o111 != 0)
@@ -910,9 +923,14 @@ pub fn sys_mkdirat(c: &mut Ctx, dirfd: GuestFd, path: GuestAddr, mode: u32) -> R
         return Err(Errno::EEXIST);
     }
     let mode = S_IFDIR | (mode & 0o1777 & !c.umask());
-    c.kernel
-        .vfs
-        .create(&res.guest, mode, Content::Dir { opaque: true })?;
+    match c.kernel.vfs.host_path(&res.guest) {
+        Some(at) => at.mkdir(mode)?,
+        None => {
+            c.kernel
+                .vfs
+                .create(&res.guest, mode, Content::Dir { opaque: true })?;
+        }
+    }
     Ok(0)
 }
 
@@ -1066,27 +1084,72 @@ pub fn sys_symlinkat(
     if new.trailing_slash {
         return Err(Errno::ENOENT);
     }
-    c.kernel
-        .vfs
-        .create(&new.guest, S_IFLNK | 0o777, Content::Symlink(target))?;
+    match c.kernel.vfs.host_path(&new.guest) {
+        Some(at) => at.symlink(&target)?,
+        None => {
+            c.kernel
+                .vfs
+                .create(&new.guest, S_IFLNK | 0o777, Content::Symlink(target))?;
+        }
+    }
     Ok(0)
 }
 
-/// The upper inode for `path` under `flags` (`AT_EMPTY_PATH`: `dirfd` itself), copied up.
-fn inode_at(c: &mut Ctx, dirfd: GuestFd, path: GuestAddr, flags: u32) -> Result<InodeRef, Errno> {
-    match c.resolve_flags(dirfd, path, flags)? {
-        Some((guest, node)) => c.kernel.vfs.copy_up(&guest, &node),
-        None => {
-            let file = c.proc.fds.get(dirfd)?;
-            c.inode_of_fd(&file)
+/// What a metadata change (`chmod`, `chown`, `utimensat`) applies to: an upper inode (a
+/// rootfs file is copied up first), or a file of a host directory mount, changed on the host.
+enum MetaTarget {
+    Inode(InodeRef),
+    Host(Box<HostNode>),
+}
+
+impl MetaTarget {
+    fn is_symlink(&self) -> bool {
+        match self {
+            MetaTarget::Inode(i) => matches!(i.borrow().content, Content::Symlink(_)),
+            MetaTarget::Host(h) => h.is_symlink(),
         }
     }
 }
 
-fn chmod(inode: &InodeRef, mode: u32) {
-    let mut i = inode.borrow_mut();
-    i.mode = (i.mode & S_IFMT) | (mode & 0o7777);
-    i.ctime = now();
+/// The target of a metadata change of `path` under `flags` (`AT_EMPTY_PATH`: `dirfd` itself).
+fn meta_at(c: &mut Ctx, dirfd: GuestFd, path: GuestAddr, flags: u32) -> Result<MetaTarget, Errno> {
+    match c.resolve_flags(dirfd, path, flags)? {
+        Some((_, Node::Host(h))) => Ok(MetaTarget::Host(Box::new(h))),
+        Some((guest, node)) => c.kernel.vfs.copy_up(&guest, &node).map(MetaTarget::Inode),
+        None => {
+            let file = c.proc.fds.get(dirfd)?;
+            meta_of_fd(c, &file)
+        }
+    }
+}
+
+/// The target of a metadata change through the open file `file` (`fchmod` and friends).
+fn meta_of_fd(c: &mut Ctx, file: &FileRef) -> Result<MetaTarget, Errno> {
+    let host = match &file.borrow().kind {
+        FileKind::Host(f) => Some(f.node().clone()),
+        FileKind::Dir {
+            node: Node::Host(h),
+            ..
+        }
+        | FileKind::Path(Node::Host(h)) => Some(h.clone()),
+        _ => None,
+    };
+    match host {
+        Some(h) => Ok(MetaTarget::Host(Box::new(h))),
+        None => c.inode_of_fd(file).map(MetaTarget::Inode),
+    }
+}
+
+fn chmod(target: &MetaTarget, mode: u32) -> Result<(), Errno> {
+    match target {
+        MetaTarget::Host(h) => h.chmod(mode),
+        MetaTarget::Inode(inode) => {
+            let mut i = inode.borrow_mut();
+            i.mode = (i.mode & S_IFMT) | (mode & 0o7777);
+            i.ctime = now();
+            Ok(())
+        }
+    }
 }
 
 pub fn sys_fchmodat(
@@ -1099,25 +1162,29 @@ pub fn sys_fchmodat(
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let inode = inode_at(c, dirfd, path, flags)?;
-    if flags & AT_SYMLINK_NOFOLLOW != 0 && matches!(inode.borrow().content, Content::Symlink(_)) {
+    let target = meta_at(c, dirfd, path, flags)?;
+    if flags & AT_SYMLINK_NOFOLLOW != 0 && target.is_symlink() {
         // Symlink modes cannot change (`fchmodat2` with AT_SYMLINK_NOFOLLOW).
         return Err(Errno::EOPNOTSUPP);
     }
-    chmod(&inode, mode);
+    chmod(&target, mode)?;
     Ok(0)
 }
 
 pub fn sys_fchmod(c: &mut Ctx, fd: GuestFd, mode: u32) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
-    let inode = c.inode_of_fd(&file)?;
-    chmod(&inode, mode);
+    let target = meta_of_fd(c, &file)?;
+    chmod(&target, mode)?;
     Ok(0)
 }
 
 /// Sets the owner; `u32::MAX` (`-1`) leaves a field as it is. Like Linux, a change of owner
 /// drops the set-user-ID bit (and set-group-ID on group-executable files).
-fn chown(inode: &InodeRef, uid: u32, gid: u32) {
+fn chown(target: &MetaTarget, uid: u32, gid: u32) -> Result<(), Errno> {
+    let inode = match target {
+        MetaTarget::Host(h) => return h.chown(uid, gid),
+        MetaTarget::Inode(inode) => inode,
+    };
     let mut i = inode.borrow_mut();
     if uid != u32::MAX {
         i.uid = uid;
@@ -1132,6 +1199,7 @@ fn chown(inode: &InodeRef, uid: u32, gid: u32) {
         }
     }
     i.ctime = now();
+    Ok(())
 }
 
 pub fn sys_fchownat(
@@ -1145,15 +1213,15 @@ pub fn sys_fchownat(
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let inode = inode_at(c, dirfd, path, flags)?;
-    chown(&inode, uid, gid);
+    let target = meta_at(c, dirfd, path, flags)?;
+    chown(&target, uid, gid)?;
     Ok(0)
 }
 
 pub fn sys_fchown(c: &mut Ctx, fd: GuestFd, uid: u32, gid: u32) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
-    let inode = c.inode_of_fd(&file)?;
-    chown(&inode, uid, gid);
+    let target = meta_of_fd(c, &file)?;
+    chown(&target, uid, gid)?;
     Ok(0)
 }
 
@@ -1187,14 +1255,18 @@ pub fn sys_utimensat(
         (pick(get(0), get(8))?, pick(get(16), get(24))?)
     };
     // utimensat(fd, NULL, ...) changes the file fd refers to.
-    let inode = if path.is_null() {
+    let target = if path.is_null() {
         if dirfd.0 == AT_FDCWD {
             return Err(Errno::EFAULT);
         }
         let file = c.proc.fds.get(dirfd)?;
-        c.inode_of_fd(&file)?
+        meta_of_fd(c, &file)?
     } else {
-        inode_at(c, dirfd, path, flags)?
+        meta_at(c, dirfd, path, flags)?
+    };
+    let inode = match target {
+        MetaTarget::Host(h) => return h.set_times(atime, mtime).map(|()| 0),
+        MetaTarget::Inode(inode) => inode,
     };
     let mut i = inode.borrow_mut();
     if let Some(a) = atime {
@@ -1207,15 +1279,42 @@ pub fn sys_utimensat(
     Ok(0)
 }
 
-/// The upper inode of a regular file open for writing (`ftruncate`, `fallocate`).
-fn writable_inode(c: &mut Ctx, fd: GuestFd) -> Result<InodeRef, Errno> {
+/// A regular file open for writing (`ftruncate`, `fallocate`): an upper inode, or the
+/// description of a host file.
+enum Writable {
+    Inode(InodeRef),
+    Host(FileRef),
+}
+
+impl Writable {
+    fn size(&self) -> Result<u64, Errno> {
+        match self {
+            Writable::Inode(i) => Ok(i.borrow().size()),
+            Writable::Host(f) => f.borrow().size(),
+        }
+    }
+
+    fn truncate(&self, len: u64) -> Result<(), Errno> {
+        match self {
+            Writable::Inode(i) => i.borrow_mut().truncate(len),
+            Writable::Host(f) => match &f.borrow().kind {
+                FileKind::Host(h) => h.set_len(len),
+                _ => Err(Errno::EINVAL),
+            },
+        }
+    }
+}
+
+/// The regular file open for writing at `fd`.
+fn writable_file(c: &mut Ctx, fd: GuestFd) -> Result<Writable, Errno> {
     let file = c.proc.fds.get(fd)?;
     let f = file.borrow();
     if !f.writable() {
         return Err(Errno::EINVAL);
     }
     match &f.kind {
-        FileKind::Upper { inode, .. } => Ok(inode.clone()),
+        FileKind::Upper { inode, .. } => Ok(Writable::Inode(inode.clone())),
+        FileKind::Host(_) => Ok(Writable::Host(file.clone())),
         FileKind::Dir { .. } => Err(Errno::EISDIR),
         _ => Err(Errno::EINVAL),
     }
@@ -1223,7 +1322,7 @@ fn writable_inode(c: &mut Ctx, fd: GuestFd) -> Result<InodeRef, Errno> {
 
 pub fn sys_ftruncate(c: &mut Ctx, fd: GuestFd, length: i64) -> Result<u64, Errno> {
     let len = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
-    writable_inode(c, fd)?.borrow_mut().truncate(len)?;
+    writable_file(c, fd)?.truncate(len)?;
     Ok(0)
 }
 
@@ -1235,6 +1334,13 @@ pub fn sys_truncate(c: &mut Ctx, path: GuestAddr, length: i64) -> Result<u64, Er
         .existing()?;
     if node.is_dir() {
         return Err(Errno::EISDIR);
+    }
+    if let Node::Host(h) = &node {
+        if !h.is_file() {
+            return Err(Errno::EINVAL);
+        }
+        h.truncate(len)?;
+        return Ok(0);
     }
     if !matches!(&node, Node::Lower(lower) if lower.is_file())
         && !matches!(&node, Node::Upper(i) if i.borrow().mode & S_IFMT == S_IFREG)
@@ -1262,32 +1368,41 @@ pub fn sys_fallocate(
     if !file.borrow().writable() {
         return Err(Errno::EBADF);
     }
-    let inode =
-        writable_inode(c, fd).map_err(|e| if e == Errno::EINVAL { Errno::ENODEV } else { e })?;
+    let target =
+        writable_file(c, fd).map_err(|e| if e == Errno::EINVAL { Errno::ENODEV } else { e })?;
     match mode {
         0 => {
-            let mut i = inode.borrow_mut();
-            if end > i.size() {
-                i.truncate(end)?;
+            if end > target.size()? {
+                target.truncate(end)?;
             }
             Ok(0)
         }
-        // Space is never reserved ahead in memory, so keeping the size is all there is to do.
+        // Space is never reserved ahead in memory, nor on the host (std and WASI have no call
+        // for it), so keeping the size is all there is to do.
         FALLOC_FL_KEEP_SIZE => Ok(0),
         _ => Err(Errno::EOPNOTSUPP),
     }
 }
 
 /// `fsync`, `fdatasync`, `syncfs`: the upper layer lives in memory and the lower layer is
-/// never written, so there is nothing to flush; the fd must still be valid.
+/// never written, so only a host file of a mounted directory has anything to flush; the fd
+/// must still be valid.
 pub fn sys_fsync(c: &mut Ctx, fd: GuestFd) -> Result<u64, Errno> {
-    c.proc.fds.get(fd)?;
+    let file = c.proc.fds.get(fd)?;
+    if let FileKind::Host(f) = &file.borrow().kind {
+        f.sync()?;
+    }
     Ok(0)
 }
 
-/// `statfs` numbers for the file system holding `st`.
-fn statfs_of(st: &Stat) -> Statfs {
+/// `statfs` numbers for the file system holding `st`; `on_host` when it is a mounted host
+/// directory.
+fn statfs_of(st: &Stat, on_host: bool) -> Statfs {
     let fs_type = match st.dev {
+        // What container VMs mount host directories with; tools that trust `st_nlink` only
+        // on file systems they know (fts's leaf optimisation) must not trust it here, where
+        // WASI reports every directory with two links.
+        _ if on_host => V9FS_MAGIC,
         crate::vfs::procfs::PROC_DEV => PROC_SUPER_MAGIC,
         host::ROOTFS_DEV => OVERLAYFS_SUPER_MAGIC,
         _ => TMPFS_MAGIC,
@@ -1313,13 +1428,15 @@ fn statfs_of(st: &Stat) -> Statfs {
 
 pub fn sys_statfs(c: &mut Ctx, path: GuestAddr, buf: GuestAddr) -> Result<u64, Errno> {
     let st = stat_at(c, GuestFd(AT_FDCWD), path, 0)?;
-    c.write_bytes(buf, &statfs_of(&st).to_bytes())?;
+    let on_host = c.kernel.vfs.is_host_dev(st.dev);
+    c.write_bytes(buf, &statfs_of(&st, on_host).to_bytes())?;
     Ok(0)
 }
 
 pub fn sys_fstatfs(c: &mut Ctx, fd: GuestFd, buf: GuestAddr) -> Result<u64, Errno> {
     let st = c.proc.fds.get(fd)?.borrow().stat()?;
-    c.write_bytes(buf, &statfs_of(&st).to_bytes())?;
+    let on_host = c.kernel.vfs.is_host_dev(st.dev);
+    c.write_bytes(buf, &statfs_of(&st, on_host).to_bytes())?;
     Ok(0)
 }
 
@@ -1434,7 +1551,7 @@ pub fn sys_copy_file_range(
     let regular = |f: &FileRef| {
         matches!(
             f.borrow().kind,
-            FileKind::Lower { .. } | FileKind::Upper { .. }
+            FileKind::Lower { .. } | FileKind::Upper { .. } | FileKind::Host(_)
         )
     };
     if !regular(&input) || !regular(&output) {

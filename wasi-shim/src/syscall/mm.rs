@@ -106,7 +106,10 @@ fn file_backing(
     if !file.readable() {
         return Err(Errno::EACCES);
     }
-    if !matches!(file.kind, FileKind::Lower { .. } | FileKind::Upper { .. }) {
+    if !matches!(
+        file.kind,
+        FileKind::Lower { .. } | FileKind::Upper { .. } | FileKind::Host(_)
+    ) {
         return Err(Errno::ENODEV);
     }
     if shared_writable {

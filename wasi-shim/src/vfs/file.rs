@@ -4,10 +4,12 @@
 //! passed through unbuffered so the guest's stdout and stderr keep their order; whether each
 //! is a terminal is asked of the host once, when the description is created. A file of the
 //! read-only rootfs is read through the lower layer, by offset, never whole; a file of the upper
-//! layer holds its inode, so it outlives an `unlink`.
+//! layer holds its inode, so it outlives an `unlink`; a file of a host directory mount is a
+//! host file opened on the host, read and written there.
 
 use super::GuestPathBuf;
 use super::devfs::Device;
+use super::hostdir::HostFile;
 use super::lower::{LowerFile, LowerNode};
 use super::overlay::{Content, DirEntry, InodeRef};
 use super::path::Node;
@@ -79,6 +81,8 @@ pub enum FileKind {
         inode: InodeRef,
         lower: Option<LowerFile>,
     },
+    /// A regular file of a mounted host directory.
+    Host(HostFile),
     /// One end of a pipe (`pipe2`).
     Pipe(super::pipe::PipeEnd),
     /// A directory. The listing is taken at the first `getdents64` (and again after a rewind),
@@ -201,6 +205,7 @@ impl OpenFile {
         match &mut self.kind {
             FileKind::Stdio { .. } | FileKind::Pipe(_) => Err(Errno::ESPIPE),
             FileKind::Lower { file, .. } => file.read_at(offset, buf),
+            FileKind::Host(f) => f.read_at(offset, buf),
             FileKind::Upper { inode, lower } => {
                 let i = inode.borrow();
                 match &i.content {
@@ -256,6 +261,14 @@ impl OpenFile {
                 self.offset += n as u64;
                 Ok(n)
             }
+            FileKind::Host(f) => {
+                if self.flags & O_APPEND != 0 {
+                    self.offset = f.size()?;
+                }
+                let n = f.write_at(self.offset, data)?;
+                self.offset += n as u64;
+                Ok(n)
+            }
             FileKind::Device(d) => d.write(data),
             FileKind::Lower { .. }
             | FileKind::Dir { .. }
@@ -280,6 +293,14 @@ impl OpenFile {
                 };
                 i.write_at(at, data)
             }
+            FileKind::Host(f) => {
+                let at = if self.flags & O_APPEND != 0 {
+                    f.size()?
+                } else {
+                    offset
+                };
+                f.write_at(at, data)
+            }
             FileKind::Device(d) => d.write(data),
             FileKind::Stdio { .. } | FileKind::Pipe(_) => Err(Errno::ESPIPE),
             _ => Err(Errno::EBADF),
@@ -291,6 +312,7 @@ impl OpenFile {
         match &self.kind {
             FileKind::Lower { file, .. } => file.size(),
             FileKind::Upper { inode, .. } => Ok(inode.borrow().size()),
+            FileKind::Host(f) => f.size(),
             FileKind::Proc(d) => Ok(d.len() as u64),
             _ => Ok(0),
         }
@@ -300,7 +322,7 @@ impl OpenFile {
     pub fn seek(&mut self, offset: i64, whence: u32) -> Result<u64, Errno> {
         let regular = matches!(
             self.kind,
-            FileKind::Lower { .. } | FileKind::Upper { .. } | FileKind::Proc(_)
+            FileKind::Lower { .. } | FileKind::Upper { .. } | FileKind::Host(_) | FileKind::Proc(_)
         );
         let base = match (&self.kind, whence) {
             (FileKind::Stdio { .. } | FileKind::Pipe(_), _) => return Err(Errno::ESPIPE),
@@ -367,6 +389,7 @@ impl OpenFile {
             }),
             FileKind::Lower { node, ino, .. } => Ok(node.stat(*ino)),
             FileKind::Upper { inode, .. } => Ok(inode.borrow().stat()),
+            FileKind::Host(f) => f.stat(),
             FileKind::Dir { node, .. } | FileKind::Path(node) => {
                 let ino = self.guest_path.as_ref().map_or(0, super::ino_of);
                 Ok(stat_node(node, ino))
@@ -400,6 +423,7 @@ pub fn stat_node(node: &Node, ino: u64) -> Stat {
     match node {
         Node::Lower(lower) => lower.stat(ino),
         Node::Upper(i) => i.borrow().stat(),
+        Node::Host(h) => h.stat(ino),
         Node::Proc(ProcNode::Dir) => Stat {
             nlink: 2,
             ..proc_stat(S_IFDIR | 0o555, ino, 0)

@@ -1,14 +1,17 @@
 //! The guest's file-system view: one path walk ([`path`]), the read-only rootfs ([`lower`]),
 //! the writable layer over it ([`overlay`]), the `/dev` ([`devfs`]) and `/proc` ([`procfs`])
-//! mounts, pipes ([`pipe`]) and open file descriptions ([`file`]).
+//! mounts, writable host directories mounted at guest paths ([`hostdir`]), pipes ([`pipe`])
+//! and open file descriptions ([`file`]).
 //!
 //! `/` is the image's bundle or a host directory, only ever read, under an in-memory upper
-//! layer that takes every change; `/proc` is mounted over it, and `/dev` is a directory of the
-//! upper layer. Guest paths ([`GuestPathBuf`]) and host paths ([`std::path::PathBuf`]) are
-//! distinct types and only [`lower`] turns one into the other.
+//! layer that takes every change; `/proc` is mounted over it, `/dev` is a directory of the
+//! upper layer, and host directory mounts hide whatever is below their mount points. Guest
+//! paths ([`GuestPathBuf`]) and host paths ([`std::path::PathBuf`]) are distinct types and
+//! only [`lower`] and [`hostdir`] turn one into the other.
 
 pub mod devfs;
 pub mod file;
+pub mod hostdir;
 pub mod lower;
 pub mod overlay;
 pub mod path;
@@ -16,6 +19,7 @@ pub mod pipe;
 pub mod procfs;
 
 use crate::abi::fs::S_IFDIR;
+use hostdir::Mounts;
 use lower::Lower;
 use overlay::{Content, Upper};
 use std::time::Instant;
@@ -75,6 +79,8 @@ pub struct Vfs {
     lower: Lower,
     /// Everything the guest changed.
     upper: Upper,
+    /// Host directories mounted over both.
+    mounts: Mounts,
     /// When the machine started (`/proc/uptime`).
     pub booted: Instant,
 }
@@ -93,6 +99,7 @@ impl Vfs {
         Vfs {
             lower,
             upper,
+            mounts: Mounts::default(),
             booted: Instant::now(),
         }
     }

@@ -13,6 +13,9 @@
 //! ever merged with the lower file at the same guest path. Copy-up of a lower file's data
 //! happens on the first open for writing, one file at a time; a file copied up for a metadata
 //! change only (`chmod`, `link`, `rename`) keeps reading its bytes lazily from the host.
+//!
+//! Below a host directory's mount point nothing lands here: each change below hands nodes of
+//! [`super::hostdir`] (and names in a mount) over to it, which changes the host directory.
 
 use super::lower::LowerNode;
 use super::path::Node;
@@ -363,7 +366,7 @@ pub struct DirEntry {
     pub dtype: u8,
 }
 
-fn dtype_of_mode(mode: u32) -> u8 {
+pub(super) fn dtype_of_mode(mode: u32) -> u8 {
     ((mode & S_IFMT) >> 12) as u8
 }
 
@@ -407,6 +410,8 @@ impl Vfs {
                 Ok(inode)
             }
             Node::Proc(_) => Err(Errno::EACCES),
+            // A host file changes on the host; nothing of it may move into memory.
+            Node::Host(_) => Err(Errno::EXDEV),
         }
     }
 
@@ -434,7 +439,8 @@ impl Vfs {
 
     /// A regular file with no name yet, in the directory `dir` (`O_TMPFILE`).
     pub fn create_unnamed(&mut self, dir: &GuestPathBuf, mode: u32) -> Result<InodeRef, Errno> {
-        if in_proc(dir) {
+        // Host directories cannot hold a file without a name either (WASI has no O_TMPFILE).
+        if in_proc(dir) || self.mounts.path_of(dir).is_some() {
             return Err(Errno::EOPNOTSUPP);
         }
         let inode = self.upper.new_inode(mode, Content::Data(Vec::new()));
@@ -449,6 +455,9 @@ impl Vfs {
         }
         if node.is_dir() {
             return Err(Errno::EISDIR);
+        }
+        if let Node::Host(h) = node {
+            return h.unlink();
         }
         self.upper.remove(guest);
         self.parent_changed(guest, 0);
@@ -465,6 +474,9 @@ impl Vfs {
         }
         if in_proc(guest) {
             return Err(Errno::EACCES);
+        }
+        if let Node::Host(h) = node {
+            return h.rmdir();
         }
         if !self.list(me, guest, node)?.is_empty() {
             return Err(Errno::ENOTEMPTY);
@@ -486,6 +498,9 @@ impl Vfs {
         }
         if in_proc(new) {
             return Err(Errno::EACCES);
+        }
+        if let Some(done) = self.mounts.link(old, new) {
+            return done;
         }
         let inode = self.copy_up(old, node)?;
         {
@@ -513,6 +528,9 @@ impl Vfs {
         }
         if old == new {
             return Ok(());
+        }
+        if let Some(done) = self.mounts.rename(old, new) {
+            return done;
         }
         let (ob, nb) = (old.as_bytes(), new.as_bytes());
         if ob == b"/" || nb == b"/" {
@@ -579,6 +597,9 @@ impl Vfs {
         }
         if a == b {
             return Ok(());
+        }
+        if let Some(done) = self.mounts.exchange(a, b) {
+            return done;
         }
         for (p, n) in [(a, a_node), (b, b_node)] {
             if n.is_dir() {
@@ -659,6 +680,9 @@ impl Vfs {
         }
         if !node.is_dir() {
             return Err(Errno::ENOTDIR);
+        }
+        if let Node::Host(h) = node {
+            return h.list(guest);
         }
         let mut names: BTreeMap<Vec<u8>, DirEntry> = BTreeMap::new();
         let opaque = match node {
@@ -777,7 +801,7 @@ mod tests {
         match node(vfs, path).1 {
             Node::Upper(i) => i.borrow().read_all().unwrap(),
             Node::Lower(l) => l.read_all().unwrap(),
-            Node::Proc(_) => panic!("proc node"),
+            Node::Proc(_) | Node::Host(_) => panic!("not an overlay node"),
         }
     }
 
@@ -862,7 +886,7 @@ mod tests {
         let nlink = |vfs: &Vfs, p: &str| match node(vfs, p).1 {
             Node::Upper(i) => i.borrow().nlink,
             Node::Lower(l) => l.stat(0).nlink,
-            Node::Proc(_) => 0,
+            Node::Proc(_) | Node::Host(_) => 0,
         };
         let base = nlink(&vfs, "/data");
         let x = walk(&vfs, "/data/x").unwrap().guest;

@@ -8,8 +8,11 @@
 //! - `..` at the root stays at the root, so no path (and no symlink target) leaves the rootfs.
 //! - At most [`MAXSYMLINKS`] symlinks are followed per walk, then `ELOOP`, as Linux does.
 //! - Each path is looked up in the upper layer ([`super::overlay`]) before the host rootfs;
-//!   `/proc` is a mount point: below it, [`super::procfs`] answers instead of either.
+//!   `/proc` is a mount point: below it, [`super::procfs`] answers instead of either, and
+//!   below a host directory's mount point [`super::hostdir`] answers. A mount's root is a
+//!   directory like any other to the walk, so `..` there leads to the mount point's parent.
 
+use super::hostdir::HostNode;
 use super::lower::LowerNode;
 use super::overlay::{Content, Entry, InodeRef};
 use super::procfs::{self, ProcNode, ProcSelf};
@@ -26,6 +29,8 @@ pub enum Node {
     /// A file of the writable upper layer.
     Upper(InodeRef),
     Proc(ProcNode),
+    /// A file of a mounted host directory.
+    Host(HostNode),
 }
 
 impl Node {
@@ -34,6 +39,7 @@ impl Node {
             Node::Lower(l) => l.is_dir(),
             Node::Upper(i) => i.borrow().is_dir(),
             Node::Proc(p) => *p == ProcNode::Dir,
+            Node::Host(h) => h.is_dir(),
         }
     }
 
@@ -42,6 +48,7 @@ impl Node {
             Node::Lower(l) => l.is_symlink(),
             Node::Upper(i) => matches!(i.borrow().content, Content::Symlink(_)),
             Node::Proc(p) => matches!(p, ProcNode::Symlink(_) | ProcNode::FdLink(..)),
+            Node::Host(h) => h.is_symlink(),
         }
     }
 }
@@ -183,17 +190,21 @@ impl Vfs {
             },
             Node::Proc(ProcNode::Symlink(t) | ProcNode::FdLink(_, t)) => Ok(t.clone()),
             Node::Proc(_) => Err(Errno::EINVAL),
+            Node::Host(h) => h.read_link(),
         }
     }
 
     /// The node at exactly `components` below the root, without following a final symlink.
     /// Every prefix must already be a verified directory.
     fn lookup(&self, me: &ProcSelf, components: &[Vec<u8>]) -> Result<Option<Node>, Errno> {
+        if let Some(found) = self.mounts.lookup(components) {
+            return Ok(found?.map(Node::Host));
+        }
         if let Some((first, rest)) = components.split_first()
             && first == b"proc"
         {
             let rest: Vec<&[u8]> = rest.iter().map(Vec::as_slice).collect();
-            return Ok(procfs::lookup(&rest, me).map(Node::Proc));
+            return Ok(procfs::lookup(&rest, me, &self.mounts).map(Node::Proc));
         }
         let guest = GuestPathBuf::from_components(components.iter().map(Vec::as_slice));
         match self.upper.get(&guest) {

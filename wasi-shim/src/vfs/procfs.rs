@@ -7,6 +7,7 @@
 //! process table (TODO(#3): list every pid once processes exist side by side).
 
 use super::GuestPathBuf;
+use super::hostdir::Mounts;
 use crate::abi::fs::{DT_DIR, DT_LNK, DT_REG};
 use crate::abi::utsname;
 use crate::task::fd::GuestFd;
@@ -104,10 +105,14 @@ proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n\
 devtmpfs /dev devtmpfs rw,nosuid,mode=755 0 0\n";
 
 /// `/proc/<pid>/mountinfo`: the same mounts with the device numbers `stat` reports for them
-/// (`/dev` lives in the root's upper layer, so it shares the root's device).
+/// (`/dev` lives in the root's upper layer, so it shares the root's device). Host directory
+/// mounts follow, numbered from [`FIRST_HOST_MOUNT_ID`].
 const MOUNTINFO: &str = "1 1 0:47 / / rw,relatime - overlay overlay rw\n\
 2 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n\
 3 1 0:47 /dev /dev rw,nosuid - devtmpfs devtmpfs rw,mode=755\n";
+
+/// The mount id of the first host directory mount in `mountinfo`, after those of [`MOUNTINFO`].
+const FIRST_HOST_MOUNT_ID: usize = 4;
 
 /// The `/proc/sys/kernel` files: name and contents.
 const SYS_KERNEL: [(&str, &str); 7] = [
@@ -120,8 +125,9 @@ const SYS_KERNEL: [(&str, &str); 7] = [
     ("cap_last_cap", "40"),
 ];
 
-/// The node at `components` below `/proc`, or `None` (`ENOENT`).
-pub fn lookup(components: &[&[u8]], me: &ProcSelf) -> Option<ProcNode> {
+/// The node at `components` below `/proc`, or `None` (`ENOENT`); `mounts` are the host
+/// directories `mounts` and `mountinfo` list after the kernel's own.
+pub fn lookup(components: &[&[u8]], me: &ProcSelf, mounts: &Mounts) -> Option<ProcNode> {
     let pid = me.pid.to_string();
     let text = |s: String| Some(ProcNode::File(s.into_bytes()));
     match components {
@@ -129,8 +135,10 @@ pub fn lookup(components: &[&[u8]], me: &ProcSelf) -> Option<ProcNode> {
         [b"self"] => Some(ProcNode::Symlink(pid.into_bytes())),
         [b"cpuinfo"] => text(CPUINFO.into()),
         [b"meminfo"] => text(meminfo(me.process.map_or(0, |p| vm_kb(&p.mm)))),
-        [b"mounts"] => text(MOUNTS.into()),
-        [b"filesystems"] => text("nodev\tproc\nnodev\tdevtmpfs\nnodev\toverlay\n".into()),
+        [b"mounts"] => text(format!("{MOUNTS}{}", mounts.proc_mounts())),
+        [b"filesystems"] => {
+            text("nodev\tproc\nnodev\tdevtmpfs\nnodev\toverlay\nnodev\t9p\n".into())
+        }
         [b"uptime"] => {
             let t = me.uptime.as_millis() / 10;
             text(format!(
@@ -151,7 +159,7 @@ pub fn lookup(components: &[&[u8]], me: &ProcSelf) -> Option<ProcNode> {
             .find(|(n, _)| n.as_bytes() == *name)
             .and_then(|(_, v)| text(format!("{v}\n"))),
         [p, rest @ ..] if *p == pid.as_bytes() => match (me.process, rest) {
-            (Some(p), _) => lookup_pid(rest, p),
+            (Some(p), _) => lookup_pid(rest, p, mounts),
             (None, []) => Some(ProcNode::Dir),
             (None, [b"exe"]) => Some(ProcNode::Symlink(me.exe.as_bytes().to_vec())),
             (None, _) => None,
@@ -159,12 +167,12 @@ pub fn lookup(components: &[&[u8]], me: &ProcSelf) -> Option<ProcNode> {
         [p, rest @ ..] => {
             let n: u32 = std::str::from_utf8(p).ok()?.parse().ok()?;
             let other = me.others?.get(&n)?.try_borrow().ok()?;
-            lookup_pid(rest, &other)
+            lookup_pid(rest, &other, mounts)
         }
     }
 }
 
-fn lookup_pid(components: &[&[u8]], p: &Process) -> Option<ProcNode> {
+fn lookup_pid(components: &[&[u8]], p: &Process, mounts: &Mounts) -> Option<ProcNode> {
     let text = |s: String| Some(ProcNode::File(s.into_bytes()));
     match components {
         [] => Some(ProcNode::Dir),
@@ -184,8 +192,11 @@ fn lookup_pid(components: &[&[u8]], p: &Process) -> Option<ProcNode> {
         [b"comm"] => text(format!("{}\n", comm(p))),
         [b"cmdline"] => Some(ProcNode::File(p.args.cmdline.clone())),
         [b"environ"] => Some(ProcNode::File(p.args.environ.clone())),
-        [b"mounts"] => text(MOUNTS.into()),
-        [b"mountinfo"] => text(MOUNTINFO.into()),
+        [b"mounts"] => text(format!("{MOUNTS}{}", mounts.proc_mounts())),
+        [b"mountinfo"] => text(format!(
+            "{MOUNTINFO}{}",
+            mounts.proc_mountinfo(FIRST_HOST_MOUNT_ID)
+        )),
         _ => None,
     }
 }
@@ -376,7 +387,7 @@ mod tests {
     use crate::task::fd::FdTable;
 
     fn file(components: &[&[u8]], me: &ProcSelf) -> String {
-        match lookup(components, me) {
+        match lookup(components, me, &Mounts::default()) {
             Some(ProcNode::File(d)) => String::from_utf8(d).unwrap(),
             other => panic!("{other:?}"),
         }
@@ -396,9 +407,9 @@ mod tests {
         );
         assert_eq!(file(&[b"loadavg"], &me), "0.00 0.00 0.00 1/1 1\n");
         assert!(file(&[b"mounts"], &me).starts_with("overlay / overlay rw"));
-        assert_eq!(lookup(&[b"nope"], &me), None);
+        assert_eq!(lookup(&[b"nope"], &me, &Mounts::default()), None);
         // Without a process, only `self` and `exe` are known below the pid.
-        assert_eq!(lookup(&[b"1", b"status"], &me), None);
+        assert_eq!(lookup(&[b"1", b"status"], &me, &Mounts::default()), None);
     }
 
     #[test]
@@ -427,18 +438,18 @@ mod tests {
         let others = BTreeMap::new();
         let me = ProcSelf::of(&p, &others, Duration::from_millis(12_340));
         assert_eq!(
-            lookup(&[b"self"], &me),
+            lookup(&[b"self"], &me, &Mounts::default()),
             Some(ProcNode::Symlink(b"7".to_vec()))
         );
         assert_eq!(
-            lookup(&[b"7", b"cwd"], &me),
+            lookup(&[b"7", b"cwd"], &me, &Mounts::default()),
             Some(ProcNode::Symlink(b"/tmp".to_vec()))
         );
         assert_eq!(
-            lookup(&[b"7", b"fd", b"3"], &me),
+            lookup(&[b"7", b"fd", b"3"], &me, &Mounts::default()),
             Some(ProcNode::FdLink(3, b"/etc/passwd".to_vec()))
         );
-        assert_eq!(lookup(&[b"7", b"fd", b"4"], &me), None);
+        assert_eq!(lookup(&[b"7", b"fd", b"4"], &me, &Mounts::default()), None);
         let fds: Vec<_> = list(&[b"7", b"fd"], &me).into_iter().map(|e| e.0).collect();
         assert_eq!(fds, [b"3".to_vec()]);
         assert_eq!(
@@ -479,11 +490,11 @@ mod tests {
             [b"3".to_vec(), b"5".to_vec(), b"self".to_vec()]
         );
         assert_eq!(
-            lookup(&[b"5", b"exe"], &view),
+            lookup(&[b"5", b"exe"], &view, &Mounts::default()),
             Some(ProcNode::Symlink(b"/bin/sleep".to_vec()))
         );
         assert!(file(&[b"5", b"stat"], &view).starts_with("5 (sleep) R 3 "));
         assert_eq!(file(&[b"loadavg"], &view), "0.00 0.00 0.00 1/2 3\n");
-        assert_eq!(lookup(&[b"6"], &view), None);
+        assert_eq!(lookup(&[b"6"], &view, &Mounts::default()), None);
     }
 }
