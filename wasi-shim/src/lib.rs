@@ -8,6 +8,7 @@
 //! Module map: [`abi`] holds every Linux constant and struct layout; [`loader`] the ELF
 //! loader and initial stack; [`task`] processes, threads, memory maps and the run loop;
 //! [`syscall`] the syscall table and handlers by family; [`vfs`] the path walk and open files;
+//! [`tty`] the line discipline the runtime runs when the host terminal is raw (a browser);
 //! `signal` signal generation and default actions; `host` the translation from host to guest
 //! errors and metadata.
 
@@ -19,6 +20,7 @@ pub mod loader;
 mod signal;
 pub mod syscall;
 pub mod task;
+pub mod tty;
 pub mod vfs;
 
 pub use task::ExitStatus;
