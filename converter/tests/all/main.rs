@@ -12,5 +12,6 @@ mod exec_errors;
 mod guest;
 mod memory;
 mod stdin;
+mod tty;
 mod userland;
 mod vfs;
