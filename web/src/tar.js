@@ -1,7 +1,8 @@
 // A development aid: an in-memory root file system for the plain runtime module, read from
 // a ustar archive (`?rootfs=NAME.tar`), so the page can run a guest before `ctr2wasm convert`
-// has packed one into the module. The shim has no symlinks: a symlink to a file becomes the
-// same file under the link's name (like a hard link); other symlinks are left out.
+// has packed one into the module. The shim has no symlinks: a symlink becomes what it points
+// to under the link's name (a file like a hard link, a directory as an alias, so merged-/usr
+// systems keep /bin and /lib); dangling symlinks are left out.
 
 import { File, Directory, PreopenDirectory } from "@bjorn3/browser_wasi_shim";
 
@@ -58,35 +59,58 @@ function dirAt(root, parts) {
 /** A WASI preopen named `name` holding the archive's files and directories. */
 export function rootfsFromTar(name, bytes) {
   const root = new Map();
-  const files = new Map();
-  const links = [];
+  let links = [];
   for (const e of readTar(bytes)) {
     const parts = e.path.split("/");
     const base = parts.pop();
     if (e.type === "5") {
       dirAt(root, [...parts, base]);
     } else if (e.type === "0" || e.type === "7") {
-      const f = new File(e.data, { readonly: true });
-      files.set(e.path, f);
-      dirAt(root, parts).set(base, f);
+      dirAt(root, parts).set(base, new File(e.data, { readonly: true }));
     } else if (e.type === "1" || e.type === "2") {
-      links.push({ parts, base, e });
+      const relative = e.type === "2" && !e.link.startsWith("/");
+      const target = [];
+      for (const p of [...(relative ? parts : []), ...e.link.split("/")]) {
+        if (p === "..") target.pop();
+        else if (p !== "." && p !== "") target.push(p);
+      }
+      links.push({ parts, base, target });
     }
   }
-  for (const { parts, base, e } of links) {
-    const target =
-      e.type === "2" && !e.link.startsWith("/")
-        ? [...parts, ...e.link.split("/")].join("/")
-        : e.link.replace(/^\/+/, "");
-    const normal = [];
-    for (const p of target.split("/")) {
-      if (p === "..") normal.pop();
-      else if (p !== "." && p !== "") normal.push(p);
+  const lookup = (parts) => {
+    let node = root;
+    for (const p of parts) {
+      node = node instanceof Map ? node.get(p) : undefined;
+      if (node === undefined) return undefined;
     }
-    const f = files.get(normal.join("/"));
-    if (f) dirAt(root, parts).set(base, f);
+    return node;
+  };
+  // Links to links resolve in later rounds.
+  for (let progress = true; progress && links.length > 0; ) {
+    progress = false;
+    links = links.filter(({ parts, base, target }) => {
+      const node = lookup(target);
+      const dir = lookup(parts);
+      if (node === undefined || !(dir instanceof Map)) return true;
+      if (!dir.has(base)) dir.set(base, node);
+      progress = true;
+      return false;
+    });
   }
-  const toDirectory = (map) =>
-    new Map([...map].map(([k, v]) => [k, v instanceof Map ? new Directory(toDirectory(v)) : v]));
-  return new PreopenDirectory(name, toDirectory(root));
+  // One Directory per directory, however many names it has (a symlink to an ancestor
+  // makes a cycle).
+  const made = new Map();
+  const toDirectory = (map) => {
+    let dir = made.get(map);
+    if (dir) return dir;
+    dir = new Directory(new Map());
+    made.set(map, dir);
+    for (const [k, v] of map) {
+      const child = v instanceof Map ? toDirectory(v) : v;
+      if (child instanceof Directory && child.parent === null) child.parent = dir;
+      dir.contents.set(k, child);
+    }
+    return dir;
+  };
+  return new PreopenDirectory(name, toDirectory(root).contents);
 }

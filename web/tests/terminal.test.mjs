@@ -9,6 +9,7 @@
 //   WEB_TEST_ROOTFS_TAR  instead of WEB_TEST_MODULE: development mode, the runtime module
 //                        ctr2wasm embeds with this tar as its in-memory root file system
 //                        (`?rootfs=`), running /bin/sh
+//   WEB_TEST_CMD         the command to run instead of the default (`?cmd=`), e.g. /bin/bash
 //   WEB_TEST_PYTHON=1    the guest has python3: also check python3 -c 'print(6*7)'
 //   WEB_TEST_ARTIFACTS   where the screenshots go (default: web/tests/artifacts)
 //   CHROMIUM             the browser (default: /usr/bin/chromium)
@@ -27,6 +28,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const CTR2WASM = process.env.CTR2WASM;
 const MODULE = process.env.WEB_TEST_MODULE;
 const ROOTFS_TAR = process.env.WEB_TEST_ROOTFS_TAR;
+const CMD = process.env.WEB_TEST_CMD;
 const PYTHON = process.env.WEB_TEST_PYTHON === "1";
 const ARTIFACTS = resolve(process.env.WEB_TEST_ARTIFACTS ?? join(here, "artifacts"));
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -63,6 +65,7 @@ before(() => {
     copyFileSync(ROOTFS_TAR, join(site, "rootfs.tar"));
     query = "?rootfs=rootfs.tar";
   }
+  if (CMD) query += `${query ? "&" : "?"}cmd=${encodeURIComponent(CMD)}`;
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
@@ -138,12 +141,20 @@ async function command(page, text) {
   await page.keyboard.press("Enter");
 }
 
-/** Types `text`, waits for the next prompt, and returns the lines the command printed. */
-async function run(page, text) {
+/**
+ * Types `text` (or presses `keys`, then Enter), waits for the next prompt, and returns the
+ * lines the command printed. The command line must end with `text`.
+ */
+async function run(page, text, keys = null) {
   const row = (await screen(page)).cursorRow;
-  await command(page, text);
+  if (keys) {
+    for (const k of keys) await (k.length === 1 || k.includes(" ") ? page.keyboard.type(k) : page.keyboard.press(k));
+    await page.keyboard.press("Enter");
+  } else {
+    await command(page, text);
+  }
   const s = await waitScreen(page, `the prompt after ${text}`, (s) => s.cursorRow > row && atPrompt(s));
-  assert.ok(s.lines[row].endsWith(text), `the command line shows what was typed: ${s.lines[row]}`);
+  assert.ok(s.lines[row].trimEnd().endsWith(text), `the command line shows what was typed: ${s.lines[row]}`);
   return s.lines.slice(row + 1, s.cursorRow).map((l) => l.trimEnd());
 }
 
@@ -167,6 +178,9 @@ for (const isolation of [true, false]) {
 
       assert.deepEqual(await run(page, "echo hello | tr a-z A-Z"), ["HELLO"]);
       if (PYTHON) assert.deepEqual(await run(page, "python3 -c 'print(6*7)'"), ["42"]);
+      // The shell's line editing (raw mode): backspace, then history.
+      assert.deepEqual(await run(page, "echo abc", ["echo abx", "Backspace", "c"]), ["abc"]);
+      assert.deepEqual(await run(page, "echo abc", ["ArrowUp"]), ["abc"]);
 
       // TIOCGWINSZ reports the terminal's size, and a resize reaches the guest.
       const size = () => page.evaluate(() => `${window.ctr2wasm.term.rows} ${window.ctr2wasm.term.cols}`);
@@ -198,3 +212,51 @@ for (const isolation of [true, false]) {
     }
   });
 }
+
+test("a slow download shows its byte progress, then the terminal", async () => {
+  const server = await serveSite(true);
+  const ctx = await browser();
+  const page = await ctx.newPage();
+  try {
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 20,
+      downloadThroughput: 2_000_000,
+      uploadThroughput: 2_000_000,
+    });
+    await page.goto(server.url + query);
+    await page.waitForFunction(() => document.querySelector("#progress progress").value > 0);
+    const label = await page.textContent("#progress .label");
+    assert.match(label, /^Downloading and compiling: \d+\.\d of \d+\.\d MiB$/);
+    await page.screenshot({ path: join(ARTIFACTS, "progress.png") });
+    await waitScreen(page, "the shell prompt", atPrompt, STARTUP_MS);
+    assert.equal(await page.isHidden("#progress"), true);
+  } finally {
+    await page.close();
+    server.stop();
+  }
+});
+
+test("without isolation or JSPI the page says what the browser lacks", async () => {
+  const server = await serveSite(false);
+  const page = await (await browser()).newPage();
+  try {
+    // A browser without JSPI (Firefox today, older Chrome).
+    await page.addInitScript(() => {
+      delete WebAssembly.Suspending;
+      delete WebAssembly.promising;
+    });
+    await page.goto(server.url + query);
+    await page.waitForFunction(() => window.ctr2wasm.phase === "error");
+    const message = await page.textContent("#message");
+    assert.match(message, /Cross-Origin-Opener-Policy: same-origin/);
+    assert.match(message, /Cross-Origin-Embedder-Policy: require-corp/);
+    assert.match(message, /This page is not cross-origin isolated/);
+    assert.match(message, /JSPI.*This browser does not have it/s);
+    await page.screenshot({ path: join(ARTIFACTS, "no-jspi.png") });
+  } finally {
+    await page.close();
+    server.stop();
+  }
+});
