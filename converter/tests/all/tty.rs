@@ -129,6 +129,35 @@ fn resize_message_and_sigwinch_wasm() {
     resize_message_and_sigwinch(true);
 }
 
+/// `TIOCSWINSZ` from a guest (`stty cols`) resizes and sends `SIGWINCH` to the foreground
+/// process group, the caller's own included.
+fn guest_resize_sends_sigwinch(wasm: bool) {
+    let got = typed(
+        &[
+            "/bin/bash",
+            "-c",
+            "trap 'echo winch' WINCH; stty cols 90 rows 20; stty size",
+        ],
+        wasm,
+        &[],
+    );
+    assert_eq!(
+        got,
+        ("winch\r\n20 90\r\n".into(), String::new(), 0),
+        "wasm: {wasm}"
+    );
+}
+
+#[test]
+fn guest_resize_sends_sigwinch_native() {
+    guest_resize_sends_sigwinch(false);
+}
+
+#[test]
+fn guest_resize_sends_sigwinch_wasm() {
+    guest_resize_sends_sigwinch(true);
+}
+
 /// An interactive bash: readline's prompt and editing, ^C (SIGINT to the foreground process
 /// group) ends `sleep 100`, and `exit 7` is the status.
 fn interactive_bash(wasm: bool) {

@@ -7,6 +7,7 @@
 use super::{Ctx, GuestAddr};
 use crate::abi::Errno;
 use crate::abi::fs::O_NONBLOCK;
+use crate::abi::signal::SIGWINCH;
 use crate::abi::termios::{
     FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, TCFLSH, TCGETS, TCIFLUSH, TCIOFLUSH, TCOFLUSH, TCSETS,
     TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ, Termios, Winsize,
@@ -74,7 +75,9 @@ pub fn sys_ioctl(c: &mut Ctx, fd: GuestFd, request: u32, arg: GuestAddr) -> Resu
         }
         TIOCSWINSZ => {
             let ws = Winsize::from_bytes(&c.read_array(arg)?);
-            tty::resize_to(c.kernel, ws);
+            if tty::resize_to(c.kernel, ws) {
+                tty::signal_foreground(c.kernel, Some(c.proc), SIGWINCH);
+            }
         }
         // The host terminal is every process's controlling terminal (`tiocgpgrp`).
         TIOCGPGRP => {

@@ -25,6 +25,7 @@ use crate::abi::termios::{IUTF8, Termios, Winsize};
 use crate::host;
 use crate::kernel::Kernel;
 use crate::signal;
+use crate::task::Process;
 use crate::vfs::file::Stdio;
 use inband::{InBand, Input};
 use ldisc::{Ldisc, Read};
@@ -203,15 +204,18 @@ pub fn watches_host() -> bool {
 
 /// Takes in the input the raw host terminal has ready: echoes it, queues it for readers,
 /// raises the signals it asks for and applies resizes. Does nothing on plain host stdio.
+/// Called by the scheduler between time slices, when no process is borrowed.
 pub fn pump(kernel: &mut Kernel) {
     let Some((signals, resize)) = with_raw(take_host_input) else {
         return;
     };
-    if let Some(ws) = resize {
-        resize_to(kernel, ws);
+    if let Some(ws) = resize
+        && resize_to(kernel, ws)
+    {
+        signal_foreground(kernel, None, SIGWINCH);
     }
     for sig in signals {
-        signal_foreground(kernel, sig);
+        signal_foreground(kernel, None, sig);
     }
 }
 
@@ -250,23 +254,32 @@ fn take_host_input(t: &mut RawTerminal) -> (Vec<u32>, Option<Winsize>) {
     (t.ldisc.take_signals(), resize)
 }
 
-/// Sets the terminal's size; a change sends `SIGWINCH` to the foreground process group
-/// (`tty_do_resize`).
-pub fn resize_to(kernel: &mut Kernel, ws: Winsize) {
-    if kernel.tty.winsize != ws {
-        kernel.tty.winsize = ws;
-        signal_foreground(kernel, SIGWINCH);
-    }
+/// Sets the terminal's size. Returns whether it changed, in which case the caller sends
+/// `SIGWINCH` to the foreground process group (`tty_do_resize`).
+pub fn resize_to(kernel: &mut Kernel, ws: Winsize) -> bool {
+    let changed = kernel.tty.winsize != ws;
+    kernel.tty.winsize = ws;
+    changed
 }
 
 /// A signal from the terminal to its foreground process group (`isig`, `kill_pgrp`).
-fn signal_foreground(kernel: &mut Kernel, sig: u32) {
+/// `current` is the process making a syscall, whose `RefCell` its caller holds borrowed.
+pub fn signal_foreground(kernel: &Kernel, mut current: Option<&mut Process>, sig: u32) {
     let pgrp = kernel.tty.pgrp;
     let info = SigInfo {
         code: SI_KERNEL,
         ..SigInfo::default()
     };
-    for p in kernel.tasks.procs.values() {
+    if let Some(p) = current.as_deref_mut()
+        && p.pgid == pgrp
+    {
+        signal::send_process(p, sig, info);
+    }
+    let current_pid = current.map(|p| p.pid);
+    for (&pid, p) in &kernel.tasks.procs {
+        if Some(pid) == current_pid {
+            continue;
+        }
         let mut p = p.borrow_mut();
         if p.pgid == pgrp && !p.zombie {
             signal::send_process(&mut p, sig, info);
