@@ -1,8 +1,12 @@
-//! Builds the runtime module (`wasi-shim` for wasm32-wasip1, release) so that the converter
-//! can embed it and its tests can run it, with no manual build step.
+//! Builds what the converter embeds, with no manual build step: the runtime module
+//! (`wasi-shim` for wasm32-wasip1, release) and the web page (`web/`, an npm package).
 //!
 //! A nested cargo in our own target directory would wait forever on the lock the outer build
 //! holds, so the runtime gets a target directory of its own beside it.
+//!
+//! The page is built with `npm ci` (only when `web/node_modules` is missing or older than the
+//! lock file) and `node build.mjs OUT_DIR/web`; the build output stays under OUT_DIR, and a
+//! generated `web_files.rs` lists its files for `include_bytes!`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,6 +54,73 @@ fn main() {
     }
     let wasm = target_dir.join("wasm32-wasip1/release/ctr2wasm-runtime.wasm");
     println!("cargo:rustc-env=CTR2WASM_RUNTIME_WASM={}", wasm.display());
+    build_web(workspace);
+}
+
+/// Builds the web page into `OUT_DIR/web` and writes `OUT_DIR/web_files.rs`: a
+/// `&[(&str, &[u8])]` of its files (name, bytes), sorted by name.
+fn build_web(workspace: &Path) {
+    for path in [
+        "web/src",
+        "web/build.mjs",
+        "web/package.json",
+        "web/package-lock.json",
+    ] {
+        rerun_if_changed(workspace, Path::new(path));
+    }
+    let web = workspace.join("web");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
+    let dist = out.join("web");
+    let stamp = web.join("node_modules/.package-lock.json");
+    let lock = web.join("package-lock.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&stamp).is_none() || modified(&stamp) < modified(&lock) {
+        run_tool(&web, "npm", &["ci", "--no-audit", "--no-fund"]);
+    }
+    let dist_arg = dist.to_str().expect("OUT_DIR is UTF-8").to_string();
+    run_tool(&web, "node", &["build.mjs", &dist_arg]);
+    let mut names: Vec<String> = std::fs::read_dir(&dist)
+        .unwrap_or_else(|e| panic!("{}: {e}", dist.display()))
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| {
+            e.file_name()
+                .into_string()
+                .expect("web build names are ASCII")
+        })
+        .collect();
+    names.sort();
+    let mut list = String::from("&[\n");
+    for name in &names {
+        list.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            dist.join(name).display().to_string()
+        ));
+    }
+    list.push(']');
+    std::fs::write(out.join("web_files.rs"), list).expect("OUT_DIR is writable");
+}
+
+/// Runs an npm-side tool in `dir`, its output on our stderr, and stops the build if it fails.
+fn run_tool(dir: &Path, tool: &str, args: &[&str]) {
+    let status = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::inherit())
+        .status()
+        .unwrap_or_else(|e| {
+            panic!(
+                "building the web page needs {tool} (Node.js 18 or later with npm; on Debian \
+                 `apt-get install nodejs npm`, which .ci/setup does): {e}"
+            )
+        });
+    if !status.success() {
+        panic!(
+            "building the web page failed: `{tool} {}` in {} exited with {status}",
+            args.join(" "),
+            dir.display()
+        );
+    }
 }
 
 /// `<target dir>/runtime-wasm/<checkout>`, found from OUT_DIR

@@ -11,7 +11,9 @@ mod dirs;
 mod image;
 mod module;
 mod rootfs_dir;
+mod serve;
 mod wasm;
+mod web_site;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +39,10 @@ enum Command {
     Inspect(cmd::inspect::InspectArgs),
     /// Run a program of an unpacked riscv64 root file system (for development).
     Exec(cmd::exec::ExecArgs),
+    /// Write the web site that runs a module in a browser page.
+    WebSite(cmd::web_site::WebSiteArgs),
+    /// Serve a web site on 127.0.0.1 with the cross-origin isolation headers.
+    Serve(cmd::serve::ServeArgs),
 }
 
 /// Exit status for a failure of ctr2wasm itself (as opposed to the container's own status).
@@ -49,6 +55,8 @@ fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => cmd::run::run(args),
         Command::Inspect(args) => cmd::inspect::run(args).map(|()| ExitCode::SUCCESS),
+        Command::WebSite(args) => cmd::web_site::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => cmd::serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
         eprintln!("ctr2wasm: {e:#}");

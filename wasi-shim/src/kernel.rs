@@ -9,6 +9,8 @@ use std::time::Instant;
 /// The terminal the runtime was given, as the guest configures it (`TCSETS`, `TIOCSWINSZ`).
 /// The host side is not changed: the host terminal stays as the user set it.
 pub struct Tty {
+    /// The line settings of a host terminal that does its own line discipline. On a raw host
+    /// terminal they live in its line discipline instead ([`crate::tty::termios`]).
     pub termios: Termios,
     pub winsize: Winsize,
     /// The foreground process group (`TIOCGPGRP`/`TIOCSPGRP`): the first process's group
@@ -29,12 +31,15 @@ pub struct Kernel {
 
 impl Kernel {
     pub fn new(vfs: Vfs, trace: bool) -> Kernel {
+        let boot = Instant::now();
+        let host = crate::tty::HostTerminal::from_env();
+        let termios = crate::tty::attach(host, boot);
         Kernel {
             vfs,
-            boot: Instant::now(),
+            boot,
             tty: Tty {
-                termios: Termios::SANE,
-                winsize: host_winsize(),
+                termios,
+                winsize: host.size.unwrap_or_else(host_winsize),
                 pgrp: crate::task::run::INIT_PID,
             },
             tasks: Tasks::default(),

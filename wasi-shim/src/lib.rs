@@ -9,6 +9,7 @@
 //! Module map: [`abi`] holds every Linux constant and struct layout; [`loader`] the ELF
 //! loader and initial stack; [`task`] processes, threads, memory maps and the run loop;
 //! [`syscall`] the syscall table and handlers by family; [`vfs`] the path walk and open files;
+//! [`tty`] the line discipline the runtime runs when the host terminal is raw (a browser);
 //! `signal` signal generation and default actions; `host` the translation from host to guest
 //! errors and metadata.
 
@@ -22,6 +23,7 @@ mod signal;
 mod startup;
 pub mod syscall;
 pub mod task;
+pub mod tty;
 pub mod vfs;
 
 pub use task::ExitStatus;

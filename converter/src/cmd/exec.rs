@@ -24,6 +24,8 @@ const RUNTIME_ENV: &[&str] = &[
     "CTR2WASM_TRACE",
     "CTR2WASM_STATS",
     "CTR2WASM_MEMORY_LIMIT_MB",
+    "CTR2WASM_TTY",
+    "CTR2WASM_TTY_SIZE",
 ];
 
 #[derive(clap::Args)]

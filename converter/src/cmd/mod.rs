@@ -4,6 +4,8 @@ pub mod convert;
 pub mod exec;
 pub mod inspect;
 pub mod run;
+pub mod serve;
+pub mod web_site;
 
 use std::path::PathBuf;
 

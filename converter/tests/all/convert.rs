@@ -174,7 +174,12 @@ fn docker_run_rules_for_args_env_status_and_streams() {
     for rt in RUNTIMES {
         // Arguments replace Cmd and run in WorkingDir.
         let out = run(rt, &module, &["pwd"], &[], b"");
-        assert_eq!(text(&out.stdout), "/work\n", "{rt:?}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            "/work\n",
+            "{rt:?}: {}",
+            text(&out.stderr)
+        );
         // --env overrides the image's Env and adds to it.
         let out = run(
             rt,

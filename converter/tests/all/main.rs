@@ -26,5 +26,6 @@ mod mounts;
 mod node_runner;
 mod registry;
 mod stdin;
+mod tty;
 mod userland;
 mod vfs;

@@ -7,12 +7,61 @@ pub const TCGETS: u32 = 0x5401;
 pub const TCSETS: u32 = 0x5402;
 pub const TCSETSW: u32 = 0x5403;
 pub const TCSETSF: u32 = 0x5404;
+/// `TCFLSH`: discard queued input (`TCIFLUSH`), output (`TCOFLUSH`) or both (`TCIOFLUSH`).
+pub const TCFLSH: u32 = 0x540b;
+pub const TCIFLUSH: u32 = 0;
+pub const TCOFLUSH: u32 = 1;
+pub const TCIOFLUSH: u32 = 2;
 pub const TIOCGPGRP: u32 = 0x540f;
 pub const TIOCSPGRP: u32 = 0x5410;
 pub const TIOCGWINSZ: u32 = 0x5413;
 pub const TIOCSWINSZ: u32 = 0x5414;
 
 pub const NCCS: usize = 19;
+
+// Indexes into `c_cc` (asm-generic `termbits.h`).
+pub const VINTR: usize = 0;
+pub const VQUIT: usize = 1;
+pub const VERASE: usize = 2;
+pub const VKILL: usize = 3;
+pub const VEOF: usize = 4;
+pub const VTIME: usize = 5;
+pub const VMIN: usize = 6;
+pub const VSUSP: usize = 10;
+pub const VEOL: usize = 11;
+pub const VREPRINT: usize = 12;
+pub const VWERASE: usize = 14;
+pub const VLNEXT: usize = 15;
+pub const VEOL2: usize = 16;
+
+// `c_iflag` bits.
+pub const IGNCR: u32 = 0o200;
+pub const ICRNL: u32 = 0o400;
+pub const INLCR: u32 = 0o100;
+pub const ISTRIP: u32 = 0o40;
+pub const IUTF8: u32 = 0o40000;
+
+// `c_oflag` bits.
+pub const OPOST: u32 = 0o1;
+pub const ONLCR: u32 = 0o4;
+pub const OCRNL: u32 = 0o10;
+pub const ONOCR: u32 = 0o20;
+pub const ONLRET: u32 = 0o40;
+pub const TABDLY: u32 = 0o14000;
+/// `TAB3` (`XTABS`): expand tabs to spaces.
+pub const XTABS: u32 = 0o14000;
+
+// `c_lflag` bits.
+pub const ISIG: u32 = 0o1;
+pub const ICANON: u32 = 0o2;
+pub const ECHO: u32 = 0o10;
+pub const ECHOE: u32 = 0o20;
+pub const ECHOK: u32 = 0o40;
+pub const ECHONL: u32 = 0o100;
+pub const NOFLSH: u32 = 0o200;
+pub const ECHOCTL: u32 = 0o1000;
+pub const ECHOKE: u32 = 0o4000;
+pub const IEXTEN: u32 = 0o100000;
 
 /// `struct termios` (asm-generic: four flag words, the line discipline, 19 control chars).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

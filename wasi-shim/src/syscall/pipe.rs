@@ -15,7 +15,6 @@ use crate::abi::fs::{
 };
 use crate::abi::signal::UNBLOCKABLE;
 use crate::abi::time::{CLOCK_MONOTONIC, Timespec};
-use crate::host;
 use crate::syscall::time::now_ns;
 use crate::task::fd::GuestFd;
 use crate::task::{PollWatch, Wait, WaitOn};
@@ -99,11 +98,16 @@ pub fn block_on_io(c: &mut Ctx, fd: GuestFd) -> bool {
             _ => return false,
         }
     };
+    // A raw terminal's read may have a `VTIME` deadline, after which it runs again.
+    let deadline_ns = match on {
+        WaitOn::HostStdin => crate::tty::read_deadline_ns(),
+        _ => None,
+    };
     c.kernel.tasks.park(
         c.thread,
         Wait {
             on,
-            deadline_ns: None,
+            deadline_ns,
             restartable: true,
         },
     );
@@ -149,7 +153,7 @@ fn readiness(c: &Ctx, fd: GuestFd) -> (u16, Option<PollWatch>) {
             let mut watch = None;
             if f.reads_host_stdin() {
                 // End of file and errors make the host report it readable too, as Linux does.
-                if host::stdin_ready() {
+                if crate::tty::stdin_ready() {
                     ready |= POLLIN | POLLRDNORM;
                 } else {
                     watch = Some(PollWatch::HostStdin);

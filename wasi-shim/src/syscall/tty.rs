@@ -1,5 +1,5 @@
 //! `ioctl` on terminals: line settings (`TCGETS`/`TCSETS*`), window size and the foreground
-//! process group. Only stdio that is a host terminal is a tty; everything else is `ENOTTY`,
+//! process group; on a raw host terminal ([`crate::tty`]) also `TCFLSH` and `FIONREAD`. Only stdio that is a host terminal is a tty; everything else is `ENOTTY`,
 //! which is how programs (and libc's `isatty`) tell terminals from pipes and files. The few
 //! requests Linux answers for any file (`FIONBIO`, `FIOCLEX`, `FIONCLEX`, `FIONREAD` on a
 //! pipe) come first.
@@ -7,11 +7,13 @@
 use super::{Ctx, GuestAddr};
 use crate::abi::Errno;
 use crate::abi::fs::O_NONBLOCK;
+use crate::abi::signal::SIGWINCH;
 use crate::abi::termios::{
-    FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ,
-    TIOCSPGRP, TIOCSWINSZ, Termios, Winsize,
+    FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, TCFLSH, TCGETS, TCIFLUSH, TCIOFLUSH, TCOFLUSH, TCSETS,
+    TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ, Termios, Winsize,
 };
 use crate::task::fd::GuestFd;
+use crate::tty;
 
 pub fn sys_ioctl(c: &mut Ctx, fd: GuestFd, request: u32, arg: GuestAddr) -> Result<u64, Errno> {
     let file = c.proc.fds.get(fd)?;
@@ -44,20 +46,38 @@ pub fn sys_ioctl(c: &mut Ctx, fd: GuestFd, request: u32, arg: GuestAddr) -> Resu
     }
     match request {
         TCGETS => {
-            let b = c.kernel.tty.termios.to_bytes();
-            c.write_bytes(arg, &b)?;
+            let t = tty::termios().unwrap_or(c.kernel.tty.termios);
+            c.write_bytes(arg, &t.to_bytes())?;
         }
-        // The host terminal keeps its own settings; the guest's are remembered and read back.
-        // TODO(#tty): run the line discipline ourselves when the host side is raw.
+        // A host terminal keeps its own settings: the guest's are remembered and read back.
+        // A raw one (`CTR2WASM_TTY=raw`) runs the line discipline they describe.
         TCSETS | TCSETSW | TCSETSF => {
-            c.kernel.tty.termios = Termios::from_bytes(&c.read_array(arg)?);
+            let t = Termios::from_bytes(&c.read_array(arg)?);
+            if !tty::set_termios(t, request == TCSETSF) {
+                c.kernel.tty.termios = t;
+            }
+        }
+        // Only a raw terminal has input of its own to discard; output is never held back.
+        TCFLSH if tty::is_raw() => match u32::try_from(arg.0).unwrap_or(u32::MAX) {
+            TCIFLUSH | TCIOFLUSH => {
+                tty::flush_input();
+            }
+            TCOFLUSH => {}
+            _ => return Err(Errno::EINVAL),
+        },
+        FIONREAD if tty::is_raw() => {
+            let n = tty::readable_len().unwrap_or(0) as u32;
+            c.write_bytes(arg, &n.to_le_bytes())?;
         }
         TIOCGWINSZ => {
             let b = c.kernel.tty.winsize.to_bytes();
             c.write_bytes(arg, &b)?;
         }
         TIOCSWINSZ => {
-            c.kernel.tty.winsize = Winsize::from_bytes(&c.read_array(arg)?);
+            let ws = Winsize::from_bytes(&c.read_array(arg)?);
+            if tty::resize_to(c.kernel, ws) {
+                tty::signal_foreground(c.kernel, Some(c.proc), SIGWINCH);
+            }
         }
         // The host terminal is every process's controlling terminal (`tiocgpgrp`).
         TIOCGPGRP => {

@@ -109,11 +109,12 @@ fn idle(kernel: &mut Kernel) -> Result<(), Deadlock> {
         .values()
         .filter_map(|p| p.borrow().itimer_real.map(|(at, _)| at));
     let nearest = deadlines.chain(timers).min();
-    let stdin = kernel
-        .tasks
-        .threads
-        .values()
-        .any(|t| t.wait.as_ref().is_some_and(|w| w.on.waits_on_host_stdin()));
+    let stdin = crate::tty::watches_host()
+        || kernel
+            .tasks
+            .threads
+            .values()
+            .any(|t| t.wait.as_ref().is_some_and(|w| w.on.waits_on_host_stdin()));
     let now = now_ns(kernel, CLOCK_MONOTONIC);
     let timeout_ns = nearest.map(|at| at.saturating_sub(now));
     if stdin {
@@ -142,6 +143,7 @@ fn idle(kernel: &mut Kernel) -> Result<(), Deadlock> {
 /// Wakes parked threads whose wait may be over: condition met, deadline passed, or a signal
 /// to act on. Fires due interval timers first.
 fn wake_ready(kernel: &mut Kernel) {
+    crate::tty::pump(kernel);
     let now = now_ns(kernel, CLOCK_MONOTONIC);
     signal::fire_timers(kernel, now);
     let events = kernel.tasks.events;
@@ -199,12 +201,13 @@ fn wake_ready(kernel: &mut Kernel) {
                 if watch.iter().any(|w| match w {
                     PollWatch::PipeRead(p) => p.borrow().readable(),
                     PollWatch::PipeWrite(p) => p.borrow().writable(),
-                    PollWatch::HostStdin => host::stdin_ready(),
+                    PollWatch::HostStdin => crate::tty::stdin_ready(),
                 }) =>
             {
                 t.wait = None
             }
-            WaitOn::HostStdin if host::stdin_ready() => t.wait = None,
+            // A raw terminal's `VTIME` deadline passing retries the read too.
+            WaitOn::HostStdin if timed_out || crate::tty::stdin_ready() => t.wait = None,
             WaitOn::PipeRead(p) if p.borrow().readable() => t.wait = None,
             WaitOn::PipeWrite(p) if p.borrow().writable() => t.wait = None,
             WaitOn::Children { events: e } if *e != events => t.wait = None,

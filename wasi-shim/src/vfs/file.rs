@@ -54,7 +54,11 @@ impl Stdio {
         }
     }
 
+    /// On a raw host terminal (`CTR2WASM_TTY=raw`) every stdio stream is the terminal.
     fn is_terminal(self) -> bool {
+        if crate::tty::is_raw() {
+            return true;
+        }
         match self {
             Stdio::In => std::io::stdin().is_terminal(),
             Stdio::Out => std::io::stdout().is_terminal(),
@@ -177,6 +181,9 @@ impl OpenFile {
             FileKind::Stdio { stream, terminal } => {
                 // Reading a terminal opened O_RDWR reads the keyboard, whichever fd it is.
                 if *stream == Stdio::In || *terminal {
+                    if *terminal && crate::tty::is_raw() {
+                        return crate::tty::read(buf);
+                    }
                     // Nothing to read yet: the caller parks the thread (or, with
                     // `O_NONBLOCK`, returns `EAGAIN`) instead of blocking every task here.
                     if !buf.is_empty() && !host::stdin_ready() {
@@ -237,7 +244,12 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         match &mut self.kind {
-            FileKind::Stdio { stream, .. } => {
+            FileKind::Stdio { stream, terminal } => {
+                if *terminal && crate::tty::is_raw() {
+                    return crate::tty::write(*stream, data)
+                        .map(|()| data.len())
+                        .map_err(|e| host::errno_of(&e));
+                }
                 let r = match stream {
                     Stdio::Err => {
                         let mut e = std::io::stderr().lock();
