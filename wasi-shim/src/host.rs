@@ -461,6 +461,7 @@ pub fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: fd 0 is the host's stdin for the whole run, and `ManuallyDrop` keeps this
     // temporary `File` from closing it.
     let mut stdin = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) });
+    STDIN_READY.set(false);
     match stdin.read(buf) {
         // A closed fd 0 reads as end of file, as std's own `Stdin` treats it.
         Err(e) if e.raw_os_error() == Some(EBADF) => Ok(0),
@@ -474,15 +475,30 @@ const EBADF: i32 = libc::EBADF;
 #[cfg(target_os = "wasi")]
 const EBADF: i32 = 8;
 
+thread_local! {
+    /// A blocking wait saw stdin readable and nothing has read it since. Some hosts' polls
+    /// (node's uvwasi) answer a zero timeout with the clock before looking at the fd, so
+    /// [`stdin_ready`] trusts what the last real wait saw.
+    static STDIN_READY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Whether a read of host stdin would return at once (data, end of file, or an error).
 pub fn stdin_ready() -> bool {
-    wait_stdin(Some(0))
+    STDIN_READY.get() || wait_stdin(Some(0))
 }
 
 /// Blocks the whole runtime until host stdin is readable or `timeout_ns` has passed (`None`:
 /// no limit). Returns whether stdin is readable. Used when every task waits on the host.
-#[cfg(unix)]
 pub fn wait_stdin(timeout_ns: Option<u64>) -> bool {
+    let ready = poll_stdin(timeout_ns);
+    if ready {
+        STDIN_READY.set(true);
+    }
+    ready
+}
+
+#[cfg(unix)]
+fn poll_stdin(timeout_ns: Option<u64>) -> bool {
     let timeout_ms = match timeout_ns {
         // Rounded up, so the caller never wakes before its deadline and spins.
         Some(ns) => i32::try_from(ns.div_ceil(1_000_000)).unwrap_or(i32::MAX),
@@ -544,7 +560,7 @@ mod wasi_poll {
 /// no limit), with one `poll_oneoff` over an `FD_READ` subscription on fd 0 and a relative
 /// monotonic clock. Returns whether stdin is readable.
 #[cfg(target_os = "wasi")]
-pub fn wait_stdin(timeout_ns: Option<u64>) -> bool {
+fn poll_stdin(timeout_ns: Option<u64>) -> bool {
     use wasi_poll::*;
     let mut subs = vec![Subscription {
         userdata: 0,

@@ -15,8 +15,13 @@ pub struct ConvertArgs {
     /// The image: `name[:tag][@digest]` in a registry, `oci:DIR[:TAG]`,
     /// `docker-archive:FILE.tar`, or `dir:ROOTFS` (an unpacked root file system).
     pub image: String,
-    /// Where to write the module.
-    pub output: PathBuf,
+    /// Where to write the module (optional with --web).
+    #[arg(required_unless_present = "web")]
+    pub output: Option<PathBuf>,
+    /// Also (or instead) write a static web site that runs the module in a browser page:
+    /// index.html, its scripts and module.wasm (serve it with `ctr2wasm serve DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub web: Option<PathBuf>,
     /// The platform to take from a multi-platform image.
     #[arg(long, default_value = "linux/riscv64")]
     pub platform: crate::image::Platform,
@@ -40,7 +45,7 @@ pub struct Loaded {
 pub fn run(args: ConvertArgs) -> Result<()> {
     let started = Instant::now();
     // Fail before any download if the output cannot be written.
-    let mut out = OutputFile::create(&args.output)?;
+    let mut out = args.output.as_deref().map(OutputFile::create).transpose()?;
     let loaded = load(&args)?;
     let options = writer::Options {
         level: args.level,
@@ -49,12 +54,22 @@ pub fn run(args: ConvertArgs) -> Result<()> {
     let (bundle, stats) =
         writer::write(&loaded.tree, &loaded.config, options).context("packing the bundle")?;
     let module = module::assemble(crate::wasm::RUNTIME_WASM, &bundle, &loaded.config.encode())?;
-    out.write_all(&module)?;
-    out.commit()?;
+    if let Some(mut out) = out.take() {
+        out.write_all(&module)?;
+        out.commit()?;
+    }
+    if let Some(dir) = &args.web {
+        crate::web_site::write(dir, &module, &loaded.config.reference)?;
+    }
     if !args.quiet {
+        let written: Vec<String> = [args.output.as_ref(), args.web.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|p| p.display().to_string())
+            .collect();
         eprintln!(
             "wrote {} ({:.1} MB: {} files, {:.1} MB of data in a {:.1} MB bundle) in {:.1} s",
-            args.output.display(),
+            written.join(" and "),
             module.len() as f64 / 1e6,
             stats.paths,
             stats.file_bytes as f64 / 1e6,
