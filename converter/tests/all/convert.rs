@@ -207,6 +207,34 @@ fn docker_run_rules_for_args_env_status_and_streams() {
         // Piped stdin reaches the guest.
         let out = run(rt, &module, &["tr", "a-z", "A-Z"], &[], b"hello\n");
         assert_eq!(text(&out.stdout), "HELLO\n", "{rt:?}");
+        // A mounted host directory: its files are read, and writes from inside reach the host.
+        let host = tempfile::tempdir().unwrap();
+        std::fs::write(host.path().join("in.txt"), "from the host\n").unwrap();
+        let out = run_with_dirs(
+            rt,
+            &module,
+            &[
+                "sh",
+                "-c",
+                "cat /mnt/data/in.txt; echo written inside > /mnt/data/out.txt; mkdir /mnt/data/d",
+            ],
+            &[],
+            &[format!("{}::/mnt/data", host.path().display())],
+            b"",
+        );
+        assert_eq!(
+            text(&out.stdout),
+            "from the host\n",
+            "{rt:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{rt:?}");
+        assert_eq!(
+            std::fs::read_to_string(host.path().join("out.txt")).unwrap(),
+            "written inside\n",
+            "{rt:?}"
+        );
+        assert!(host.path().join("d").is_dir(), "{rt:?}");
     }
 }
 
