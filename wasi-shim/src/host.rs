@@ -147,6 +147,15 @@ pub fn os_bytes(s: &OsStr) -> &[u8] {
     s.as_bytes()
 }
 
+/// `lstat` of a host path, with a missing file (or a non-directory on the way) as `None`.
+pub fn lstat_if_exists(path: &std::path::Path) -> Result<Option<Metadata>, Errno> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => Ok(Some(meta)),
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => Ok(None),
+        Err(e) => Err(errno_of(&e)),
+    }
+}
+
 /// Device number reported for files of the root file system (an overlay's anonymous device).
 pub const ROOTFS_DEV: u64 = 0x2f;
 

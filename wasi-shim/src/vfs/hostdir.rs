@@ -158,18 +158,7 @@ impl Mounts {
     /// (`Ok(None)` when it does not exist). Every prefix is a directory the walk checked.
     pub fn lookup(&self, components: &[Vec<u8>]) -> Option<Result<Option<HostNode>, Errno>> {
         let at = self.find(components)?;
-        Some(match std::fs::symlink_metadata(&at.path) {
-            Ok(meta) => Ok(Some(HostNode { at, meta })),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(errno(e)),
-        })
+        Some(crate::host::lstat_if_exists(&at.path).map(|m| m.map(|meta| HostNode { at, meta })))
     }
 
     /// True when a mount point lies strictly below the directory `dir`.

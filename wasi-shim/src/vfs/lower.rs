@@ -84,18 +84,7 @@ impl Lower {
                 for c in components {
                     path.push(host::os_str(c));
                 }
-                match std::fs::symlink_metadata(&path) {
-                    Ok(meta) => Ok(Some(LowerNode::Host { path, meta })),
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                        ) =>
-                    {
-                        Ok(None)
-                    }
-                    Err(e) => Err(host::errno_of(&e)),
-                }
+                Ok(host::lstat_if_exists(&path)?.map(|meta| LowerNode::Host { path, meta }))
             }
             Lower::Bundle { bundle, lookups } => {
                 let components: Vec<&[u8]> = components.into_iter().collect();
