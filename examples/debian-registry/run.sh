@@ -21,8 +21,13 @@ ctr2wasm="$target_dir/release/ctr2wasm"
 work=$(mktemp -d)
 registry_pid=
 cleanup() {
-    [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+    local status=$?
+    if [ -n "$registry_pid" ]; then
+        kill "$registry_pid" 2>/dev/null || true
+        wait "$registry_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
+    exit "$status"
 }
 trap cleanup EXIT
 
@@ -34,10 +39,11 @@ umoci init --layout "$work/oci"
 umoci new --image "$work/oci:debian"
 umoci unpack --image "$work/oci:debian" "$work/bundle" >/dev/null
 cp -a "$rootfs/." "$work/bundle/rootfs/"
+umoci repack --image "$work/oci:debian" "$work/bundle"
+# After repack, which starts again from the config saved at unpack time.
 umoci config --image "$work/oci:debian" --os linux --architecture riscv64 \
     --config.cmd /bin/bash --config.workingdir / \
     --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-umoci repack --image "$work/oci:debian" "$work/bundle"
 
 echo "== 3. a local registry on 127.0.0.1, and the image pushed to it"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
