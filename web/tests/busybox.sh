@@ -2,7 +2,8 @@
 # Runs the browser tests in development mode: the runtime module ctr2wasm embeds, with Debian's
 # riscv64 busybox (a static `sh`, `tr`, `sleep`, `stty`) as an in-memory root file system.
 # Builds what it needs: ctr2wasm (cargo), the Debian riscv64 rootfs (the userland tests'
-# script), the web package (npm ci). Screenshots go to web/tests/artifacts/.
+# script), the web package (npm ci). Chromium and Firefox, one at a time. Screenshots go to
+# web/tests/artifacts/.
 set -euo pipefail
 web="$(cd "$(dirname "$0")/.." && pwd)"
 repo="$(dirname "$web")"
@@ -19,4 +20,5 @@ tar -cf "$work/rootfs.tar" -C "$work/rootfs" .
 
 cd "$web"
 [ -d node_modules ] || npm ci --no-audit --no-fund
-CTR2WASM="$target/debug/ctr2wasm" WEB_TEST_ROOTFS_TAR="$work/rootfs.tar" node --test tests/
+CTR2WASM="$target/debug/ctr2wasm" WEB_TEST_ROOTFS_TAR="$work/rootfs.tar" \
+    node --test --test-concurrency=1 tests/
