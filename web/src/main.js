@@ -63,7 +63,7 @@ const NO_BLOCKING =
   "cross-origin isolated.\n" +
   "- WebAssembly JavaScript Promise Integration (JSPI: WebAssembly.Suspending and " +
   "WebAssembly.promising) works without those headers. This browser does not have it " +
-  "(Chrome and Edge have it from version 137).";
+  "(Chrome and Edge have it from version 137, Firefox from 153 at the latest).";
 
 /** Fetches the module, counting bytes for the progress bar, and compiles it as it streams. */
 async function loadModule(url) {
