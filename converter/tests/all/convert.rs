@@ -377,3 +377,59 @@ fn inspect_refuses_what_is_not_a_converted_module() {
         text(&out.stderr)
     );
 }
+
+/// `ctr2wasm run` on a terminal: the host terminal goes raw and the runtime does the line
+/// discipline, so an interactive shell's line is echoed once (by the guest's own rules, not
+/// the host's on top), `tty` names the terminal, and the exit status comes back.
+#[test]
+fn run_on_a_terminal_is_interactive() {
+    let image = fixtures().image("debian");
+    let module = convert(&image.reference(), &["--quiet"]);
+    let python = host_tools::require("python3", "python3");
+    // A pty driver: type a line, then `exit 5`, and print everything the terminal showed.
+    let driver = r##"
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+def drain(until):
+    global out
+    deadline = time.time() + 30
+    while until not in out and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                return
+drain(b"# ")
+os.write(fd, b"echo $((6*7)); tty\n")
+drain(b"/dev/pts/0\r\n")
+os.write(fd, b"exit 5\n")
+drain(b"exit\r\n")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"##;
+    let out = Command::new(python)
+        .args(["-c", driver, env!("CARGO_BIN_EXE_ctr2wasm"), "run"])
+        .arg(&module.path)
+        .args(["bash", "-i"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let screen = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{screen:?} {}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        screen.matches("echo $((6*7)); tty").count(),
+        1,
+        "{screen:?}"
+    );
+    assert!(screen.contains("\r\n42\r\n/dev/pts/0\r\n"), "{screen:?}");
+}

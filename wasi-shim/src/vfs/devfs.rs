@@ -33,6 +33,13 @@ const DEVICES: [(&[u8], u32, u32, Device); 6] = [
     (b"tty", 5, 0, Device::Tty),
 ];
 
+/// `/dev/pts/0`, the terminal on stdio (when there is one): its device number, and the
+/// devpts device and inode its `stat` shows — the same as `fstat` of a terminal fd, so that
+/// `ttyname` (which compares the two) finds it.
+pub const PTS0_RDEV: u64 = makedev(136, 0);
+pub const PTS_DEV: u64 = 0x19;
+pub const PTS0_INO: u64 = 3;
+
 const LINKS: [(&[u8], &[u8]); 4] = [
     (b"fd", b"/proc/self/fd"),
     (b"stdin", b"/proc/self/fd/0"),
@@ -60,12 +67,19 @@ pub fn populate(upper: &mut Upper) {
         let node = upper.new_inode(S_IFDIR | mode, Content::Dir { opaque: true });
         upper.insert(&at(name), node);
     }
+    // devpts: crw--w---- root tty, like a login terminal.
+    let pts0 = upper.new_inode(S_IFCHR | 0o620, Content::Device(PTS0_RDEV));
+    pts0.borrow_mut().gid = 5;
+    upper.insert(&at(b"pts").join(b"0"), pts0);
 }
 
 impl Device {
     /// The device a node's number stands for; `ENXIO` for one without a driver, as Linux
     /// answers for a node whose major has none.
     pub fn of(rdev: u64) -> Result<Device, Errno> {
+        if rdev == PTS0_RDEV {
+            return Ok(Device::Tty);
+        }
         DEVICES
             .iter()
             .find(|(_, major, minor, _)| makedev(*major, *minor) == rdev)

@@ -16,7 +16,7 @@ use super::path::Node;
 use crate::abi::Errno;
 use crate::abi::fs::{
     O_ACCMODE, O_APPEND, O_LARGEFILE, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, S_IFCHR, S_IFDIR,
-    S_IFIFO, S_IFLNK, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, Stat, makedev,
+    S_IFIFO, S_IFLNK, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, Stat,
 };
 use crate::host;
 use std::fs::File;
@@ -112,9 +112,6 @@ pub struct OpenFile {
     /// `/proc/self/fd`).
     pub guest_path: Option<GuestPathBuf>,
 }
-
-/// The device number reported for a terminal on stdio: `/dev/pts/0`.
-const PTS_RDEV: u64 = makedev(136, 0);
 
 impl OpenFile {
     pub fn stdio(stream: Stdio) -> OpenFile {
@@ -380,13 +377,13 @@ impl OpenFile {
                 terminal: false,
             } => Ok(stream.host_stat()),
             FileKind::Stdio { terminal: true, .. } => Ok(Stat {
-                // devpts: crw--w---- root tty, like a login terminal.
-                dev: 0x19,
-                ino: 3,
+                // devpts: crw--w---- root tty, like a login terminal (`/dev/pts/0`).
+                dev: super::devfs::PTS_DEV,
+                ino: super::devfs::PTS0_INO,
                 mode: S_IFCHR | 0o620,
                 nlink: 1,
                 gid: 5,
-                rdev: PTS_RDEV,
+                rdev: super::devfs::PTS0_RDEV,
                 blksize: 1024,
                 ..Stat::default()
             }),

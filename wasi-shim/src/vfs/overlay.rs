@@ -90,9 +90,14 @@ impl Inode {
             Content::Device(rdev) => rdev,
             _ => 0,
         };
+        let (dev, ino) = if rdev == super::devfs::PTS0_RDEV {
+            (super::devfs::PTS_DEV, super::devfs::PTS0_INO)
+        } else {
+            (host::ROOTFS_DEV, self.ino)
+        };
         Stat {
-            dev: host::ROOTFS_DEV,
-            ino: self.ino,
+            dev,
+            ino,
             mode: self.mode,
             nlink: self.nlink,
             uid: self.uid,
