@@ -547,7 +547,65 @@ fn step(
         Op::Fld => hart.f[rd] = load::<8>(mem, a.wrapping_add(imm))?,
         Op::Fsw => store!(4, hart.f[r2]),
         Op::Fsd => store!(8, hart.f[r2]),
-        _ => return exec_fp(hart, d, rd, r1, r2).map(|()| None),
+        // Listed rather than `_`, so the match stays one jump table.
+        Op::FmaddS
+        | Op::FmsubS
+        | Op::FnmsubS
+        | Op::FnmaddS
+        | Op::FaddS
+        | Op::FsubS
+        | Op::FmulS
+        | Op::FdivS
+        | Op::FsqrtS
+        | Op::FsgnjS
+        | Op::FsgnjnS
+        | Op::FsgnjxS
+        | Op::FminS
+        | Op::FmaxS
+        | Op::FcvtWS
+        | Op::FcvtWuS
+        | Op::FcvtLS
+        | Op::FcvtLuS
+        | Op::FmvXW
+        | Op::FeqS
+        | Op::FltS
+        | Op::FleS
+        | Op::FclassS
+        | Op::FcvtSW
+        | Op::FcvtSWu
+        | Op::FcvtSL
+        | Op::FcvtSLu
+        | Op::FmvWX
+        | Op::FmaddD
+        | Op::FmsubD
+        | Op::FnmsubD
+        | Op::FnmaddD
+        | Op::FaddD
+        | Op::FsubD
+        | Op::FmulD
+        | Op::FdivD
+        | Op::FsqrtD
+        | Op::FsgnjD
+        | Op::FsgnjnD
+        | Op::FsgnjxD
+        | Op::FminD
+        | Op::FmaxD
+        | Op::FcvtSD
+        | Op::FcvtDS
+        | Op::FcvtWD
+        | Op::FcvtWuD
+        | Op::FcvtLD
+        | Op::FcvtLuD
+        | Op::FmvXD
+        | Op::FeqD
+        | Op::FltD
+        | Op::FleD
+        | Op::FclassD
+        | Op::FcvtDW
+        | Op::FcvtDWu
+        | Op::FcvtDL
+        | Op::FcvtDLu
+        | Op::FmvDX => return exec_fp(hart, d, rd, r1, r2).map(|()| None),
     }
     Ok(None)
 }
