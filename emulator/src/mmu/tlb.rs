@@ -1,9 +1,11 @@
 //! A direct-mapped TLB in front of the page table.
 //!
 //! Each entry holds separate read and write tags (the page's base address, or an impossible
-//! value) and the host address of the page. A hit is one mask, one compare and one add:
-//! `tag == addr & (!PAGE_MASK | (size - 1))` also rejects misaligned accesses, which take the
-//! slow path with page-crossing ones.
+//! value) and the host address of the page minus its guest address. A hit is one mask, one
+//! compare and one add: `tag == addr & (!PAGE_MASK | (size - 1))` also rejects misaligned
+//! accesses, which take the slow path with page-crossing ones, and the host address is
+//! `addend + addr`, wrapping (a 32-bit host keeps only the low bits of both, which is all the
+//! sum needs).
 
 use super::{PAGE_MASK, PAGE_SHIFT};
 
@@ -19,8 +21,8 @@ const INVALID: u64 = u64::MAX;
 pub struct TlbEntry {
     pub read_tag: u64,
     pub write_tag: u64,
-    /// Host address of the page's first byte.
-    pub host: *mut u8,
+    /// Host address of the page's first byte minus the page's guest address, wrapping.
+    pub addend: *mut u8,
 }
 
 pub struct Tlb {
@@ -34,7 +36,7 @@ impl Tlb {
                 [TlbEntry {
                     read_tag: INVALID,
                     write_tag: INVALID,
-                    host: std::ptr::null_mut(),
+                    addend: std::ptr::null_mut(),
                 }; TLB_ENTRIES],
             ),
         }
@@ -45,7 +47,7 @@ impl Tlb {
     pub fn read_ptr<const SIZE: u64>(&self, addr: u64) -> Option<*const u8> {
         let e = &self.entries[Self::index(addr)];
         if e.read_tag == addr & (!PAGE_MASK | (SIZE - 1)) {
-            Some(e.host.wrapping_add((addr & PAGE_MASK) as usize))
+            Some(e.addend.wrapping_add(addr as usize))
         } else {
             None
         }
@@ -56,7 +58,7 @@ impl Tlb {
     pub fn write_ptr<const SIZE: u64>(&self, addr: u64) -> Option<*mut u8> {
         let e = &self.entries[Self::index(addr)];
         if e.write_tag == addr & (!PAGE_MASK | (SIZE - 1)) {
-            Some(e.host.wrapping_add((addr & PAGE_MASK) as usize))
+            Some(e.addend.wrapping_add(addr as usize))
         } else {
             None
         }
@@ -72,7 +74,7 @@ impl Tlb {
         self.entries[vpn as usize & (TLB_ENTRIES - 1)] = TlbEntry {
             read_tag: if readable { base } else { INVALID },
             write_tag: if writable { base } else { INVALID },
-            host,
+            addend: host.wrapping_sub(base as usize),
         };
     }
 
