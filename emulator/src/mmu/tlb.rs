@@ -1,13 +1,18 @@
 //! A direct-mapped TLB in front of the page table.
 //!
 //! Each entry holds separate read and write tags (the page's base address, or an impossible
-//! value) and the host address of the page. A hit is one mask, one compare and one add:
-//! `tag == addr & (!PAGE_MASK | (size - 1))` also rejects misaligned accesses, which take the
-//! slow path with page-crossing ones.
+//! value) and the host address of the page minus its guest address. A hit is one mask, one
+//! compare and one add: `tag == addr & (!PAGE_MASK | (size - 1))` also rejects misaligned
+//! accesses, which take the slow path with page-crossing ones, and the host address is
+//! `addend + addr`, wrapping (a 32-bit host keeps only the low bits of both, which is all the
+//! sum needs).
 
 use super::{PAGE_MASK, PAGE_SHIFT};
 
-pub const TLB_ENTRIES: usize = 1024;
+/// Covers 16 MiB: a loop striding over a few MiB (a sieve, a big array) would otherwise evict
+/// its own entries on every pass. 96 KiB per address space, flushed whole only on `fork` and
+/// `fence.i`.
+pub const TLB_ENTRIES: usize = 4096;
 /// Never equal to a masked address: its low bits are all set.
 const INVALID: u64 = u64::MAX;
 
@@ -16,8 +21,8 @@ const INVALID: u64 = u64::MAX;
 pub struct TlbEntry {
     pub read_tag: u64,
     pub write_tag: u64,
-    /// Host address of the page's first byte.
-    pub host: *mut u8,
+    /// Host address of the page's first byte minus the page's guest address, wrapping.
+    pub addend: *mut u8,
 }
 
 pub struct Tlb {
@@ -31,7 +36,7 @@ impl Tlb {
                 [TlbEntry {
                     read_tag: INVALID,
                     write_tag: INVALID,
-                    host: std::ptr::null_mut(),
+                    addend: std::ptr::null_mut(),
                 }; TLB_ENTRIES],
             ),
         }
@@ -42,7 +47,7 @@ impl Tlb {
     pub fn read_ptr<const SIZE: u64>(&self, addr: u64) -> Option<*const u8> {
         let e = &self.entries[Self::index(addr)];
         if e.read_tag == addr & (!PAGE_MASK | (SIZE - 1)) {
-            Some(e.host.wrapping_add((addr & PAGE_MASK) as usize))
+            Some(e.addend.wrapping_add(addr as usize))
         } else {
             None
         }
@@ -53,7 +58,7 @@ impl Tlb {
     pub fn write_ptr<const SIZE: u64>(&self, addr: u64) -> Option<*mut u8> {
         let e = &self.entries[Self::index(addr)];
         if e.write_tag == addr & (!PAGE_MASK | (SIZE - 1)) {
-            Some(e.host.wrapping_add((addr & PAGE_MASK) as usize))
+            Some(e.addend.wrapping_add(addr as usize))
         } else {
             None
         }
@@ -69,7 +74,7 @@ impl Tlb {
         self.entries[vpn as usize & (TLB_ENTRIES - 1)] = TlbEntry {
             read_tag: if readable { base } else { INVALID },
             write_tag: if writable { base } else { INVALID },
-            host,
+            addend: host.wrapping_sub(base as usize),
         };
     }
 

@@ -2,14 +2,16 @@
 //!
 //! `pc` and `instret` move once per block: entering a block adds its length to `instret`, and
 //! an early exit (fault, trap, stale code) gives back what did not retire. The pc of an
-//! instruction is derived from its slot. Taken branches that stay in the page continue here;
-//! anything else returns to [`super::run`], which also checks the budget between pages.
+//! instruction is derived from its slot. Control passes from block to block here, also into
+//! another page when the dispatcher's table of recently used pages holds it; anything else
+//! (a page to look up or decode, stale code, the end of the budget) returns to
+//! [`super::run`].
 
 use super::decode::{decode, instruction_len};
 use super::fp::{self, box_s, unbox_s};
 use super::op::{DecodedOp, Op};
-use super::{DecodedPage, Exit, Hart, NO_RESERVATION, SLOTS, csr};
-use crate::mmu::{Access, AddressSpace, FaultKind, MemFault, PAGE_MASK, PAGE_SIZE};
+use super::{DecodedPage, Exit, Hart, NO_RESERVATION, RECENT, SLOTS, csr};
+use crate::mmu::{Access, AddressSpace, FaultKind, MemFault, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
 
 /// Longest block (its length must fit `DecodedOp::block_left`).
 const MAX_BLOCK: usize = u8::MAX as usize;
@@ -148,15 +150,22 @@ enum Flow {
     Exit(Exit),
 }
 
-/// Runs blocks of `page` starting at `hart.pc` while control stays in the page.
-/// Returns `None` when execution continues elsewhere (`hart.pc` set), or the exit.
-pub(super) fn run_page(
+/// Runs blocks starting at `hart.pc` in `page` (the page holding it), following jumps into
+/// pages found in `recent`. Returns `None` when execution continues elsewhere (`hart.pc`
+/// set), or the exit.
+///
+/// # Safety
+///
+/// Every non-null pointer in `recent` points to a live decoded page, which nothing frees
+/// or replaces until this returns, and `page` is not aliased.
+pub(super) unsafe fn run_pages(
     hart: &mut Hart,
     mem: &mut AddressSpace,
-    page: &mut DecodedPage,
+    mut page: &mut DecodedPage,
+    recent: &[(u64, *mut DecodedPage); RECENT],
     limit: u64,
 ) -> Option<Exit> {
-    let base = hart.pc & !PAGE_MASK;
+    let mut base = hart.pc & !PAGE_MASK;
     let mut slot = ((hart.pc & PAGE_MASK) >> 1) as usize;
     loop {
         if page.ops[slot].op == Op::NotDecoded {
@@ -167,8 +176,20 @@ pub(super) fn run_page(
         match flow {
             Flow::Jump(target) => {
                 hart.pc = target;
-                if target & !PAGE_MASK != base || hart.instret >= limit {
+                if hart.instret >= limit {
                     return None;
+                }
+                if target & !PAGE_MASK != base {
+                    let vpn = target >> PAGE_SHIFT;
+                    let (tag, next_page) = recent[vpn as usize % RECENT];
+                    // Stale code is dropped (and `recent` cleared) only by the dispatcher.
+                    if tag != vpn || mem.has_stale_code() {
+                        return None;
+                    }
+                    // SAFETY: `recent` holds live pages (the caller's promise); this one is
+                    // not `page`, whose borrow ends here.
+                    page = unsafe { &mut *next_page };
+                    base = target & !PAGE_MASK;
                 }
                 slot = ((target & PAGE_MASK) >> 1) as usize;
             }
@@ -547,7 +568,65 @@ fn step(
         Op::Fld => hart.f[rd] = load::<8>(mem, a.wrapping_add(imm))?,
         Op::Fsw => store!(4, hart.f[r2]),
         Op::Fsd => store!(8, hart.f[r2]),
-        _ => return exec_fp(hart, d, rd, r1, r2).map(|()| None),
+        // Listed rather than `_`, so the match stays one jump table.
+        Op::FmaddS
+        | Op::FmsubS
+        | Op::FnmsubS
+        | Op::FnmaddS
+        | Op::FaddS
+        | Op::FsubS
+        | Op::FmulS
+        | Op::FdivS
+        | Op::FsqrtS
+        | Op::FsgnjS
+        | Op::FsgnjnS
+        | Op::FsgnjxS
+        | Op::FminS
+        | Op::FmaxS
+        | Op::FcvtWS
+        | Op::FcvtWuS
+        | Op::FcvtLS
+        | Op::FcvtLuS
+        | Op::FmvXW
+        | Op::FeqS
+        | Op::FltS
+        | Op::FleS
+        | Op::FclassS
+        | Op::FcvtSW
+        | Op::FcvtSWu
+        | Op::FcvtSL
+        | Op::FcvtSLu
+        | Op::FmvWX
+        | Op::FmaddD
+        | Op::FmsubD
+        | Op::FnmsubD
+        | Op::FnmaddD
+        | Op::FaddD
+        | Op::FsubD
+        | Op::FmulD
+        | Op::FdivD
+        | Op::FsqrtD
+        | Op::FsgnjD
+        | Op::FsgnjnD
+        | Op::FsgnjxD
+        | Op::FminD
+        | Op::FmaxD
+        | Op::FcvtSD
+        | Op::FcvtDS
+        | Op::FcvtWD
+        | Op::FcvtWuD
+        | Op::FcvtLD
+        | Op::FcvtLuD
+        | Op::FmvXD
+        | Op::FeqD
+        | Op::FltD
+        | Op::FleD
+        | Op::FclassD
+        | Op::FcvtDW
+        | Op::FcvtDWu
+        | Op::FcvtDL
+        | Op::FcvtDLu
+        | Op::FmvDX => return exec_fp(hart, d, rd, r1, r2).map(|()| None),
     }
     Ok(None)
 }

@@ -96,7 +96,8 @@ pub struct DecodedPage {
     bytes: Box<[u8; PAGE_SIZE as usize]>,
 }
 
-/// Recently dispatched pages, so crossing into a hot page skips the hash map.
+/// Recently dispatched pages, so crossing into a hot page skips the hash map and, from inside
+/// the interpreter, the dispatcher.
 const RECENT: usize = 64;
 
 /// Most code pages decoded at once per address space. A decoded page is about nine times the
@@ -187,10 +188,11 @@ pub fn run(hart: &mut Hart, mem: &mut AddressSpace, cache: &mut DecodeCache, bud
                 return Exit::Fault(fault);
             }
         };
-        // SAFETY: `page` points into a box owned by `cache`, which is not touched until
-        // `run_page` returns; invalidations during it only move the box to the graveyard,
-        // emptied by `sync` above.
-        if let Some(exit) = exec::run_page(hart, mem, unsafe { &mut *page }, limit) {
+        // SAFETY: `page` and the pointers in `recent` point into boxes owned by `cache`,
+        // which is not touched until `run_pages` returns; invalidations during it only move
+        // boxes to the graveyard, emptied by `sync` above.
+        if let Some(exit) = unsafe { exec::run_pages(hart, mem, &mut *page, &cache.recent, limit) }
+        {
             return exit;
         }
     }

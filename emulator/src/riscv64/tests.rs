@@ -416,6 +416,40 @@ fn self_modifying_code_is_seen_after_a_store() {
 }
 
 #[test]
+fn a_store_into_a_page_entered_by_chaining_is_seen() {
+    // Page 0 calls a function on page 1 twice (the second call follows the jump without the
+    // dispatcher), patches the function's first instruction, and calls it again.
+    const F: u64 = CODE + 0x1000;
+    let patched = addi(5, 5, 100);
+    let mut hi = patched >> 12;
+    if patched & 0x800 != 0 {
+        hi += 1;
+    }
+    let caller = [
+        lui(6, (F >> 12) as u32),
+        i(0x67, 1, 0, 6, 0), // jalr ra, 0(x6)
+        i(0x67, 1, 0, 6, 0),
+        lui(2, hi),
+        addi(2, 2, (patched & 0xfff) as i32),
+        s(0x23, 2, 6, 2, 0), // sw x2, 0(x6)
+        i(0x67, 1, 0, 6, 0),
+        ECALL,
+    ];
+    let callee = [addi(5, 5, 1), i(0x67, 0, 0, 1, 0)]; // ret
+    let mut bytes = vec![0u8; 0x1000 + 8];
+    for (at, w) in caller.iter().enumerate() {
+        bytes[at * 4..at * 4 + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    for (at, w) in callee.iter().enumerate() {
+        bytes[0x1000 + at * 4..0x1000 + at * 4 + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    let mut m = Machine::with_bytes(&bytes);
+    m.mem.protect(CODE, 0x2000, Prot::RWX);
+    m.run_to_ecall();
+    assert_eq!(m.hart.x[5], 102);
+}
+
+#[test]
 fn fence_i_and_external_writes_invalidate() {
     let mut m = Machine::new(&[addi(5, 0, 1), ECALL]);
     m.run_to_ecall();
