@@ -25,7 +25,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The guests' whole environment, the same under every runner. A fixed hash seed keeps
+/// python's work (and so its instruction count) the same from run to run.
+const GUEST_ENV: &[(&str, &str)] = &[
+    (
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ),
+    ("PYTHONHASHSEED", "0"),
+];
 /// Set in the re-executed benchmark, inside its private mount namespace.
 const NS_MARKER: &str = "CTR2WASM_BENCH_WORKLOADS_NS";
 /// The C programs of `benches/guest/`, shared with the cpu benchmark.
@@ -136,11 +144,14 @@ impl Setup {
             .map(|a| a.replace("{bin}", &format!("/bench/bin-{arch}")))
             .collect();
         let bench_dir = format!("{}::/bench", self.bench.display());
+        let env_args = GUEST_ENV
+            .iter()
+            .flat_map(|(k, v)| ["--env".into(), format!("{k}={v}")]);
         let mut cmd = match runner {
             Runner::Native | Runner::Qemu => {
                 let mut cmd = Command::new("chroot");
                 cmd.env_clear()
-                    .env("PATH", PATH)
+                    .envs(GUEST_ENV.iter().copied())
                     .arg(if runner == Runner::Native {
                         &self.chroot_amd64
                     } else {
@@ -153,13 +164,16 @@ impl Setup {
                 cmd.arg("exec")
                     .arg("--rootfs")
                     .arg(&self.rootfs_riscv64)
-                    .args(["--env", &format!("PATH={PATH}"), "--dir", &bench_dir, "--"])
+                    .args(env_args)
+                    .args(["--dir", &bench_dir, "--"])
                     .env("CTR2WASM_STATS", "1");
                 cmd
             }
             Runner::Run => {
                 let mut cmd = Command::new(self.ctr2wasm);
-                cmd.args(["run", "--env", &format!("PATH={PATH}"), "--dir", &bench_dir])
+                cmd.arg("run")
+                    .args(env_args)
+                    .args(["--dir", &bench_dir])
                     .arg(&self.module)
                     .arg("--")
                     .env("CTR2WASM_STATS", "1");
@@ -582,14 +596,15 @@ fn peak_rss_kb(cmd: &Command) -> u64 {
     let mut timed = Command::new("/usr/bin/time");
     timed.arg("-f").arg("%M").arg("-o").arg(&out);
     timed.arg(cmd.get_program()).args(cmd.get_args());
+    if cmd.get_program() == "chroot" {
+        // Setup::command clears the chroots' environment.
+        timed.env_clear();
+    }
     for (k, v) in cmd.get_envs() {
         match v {
             Some(v) => timed.env(k, v),
             None => timed.env_remove(k),
         };
-    }
-    if cmd.get_program() == "chroot" {
-        timed.env_clear().env("PATH", PATH);
     }
     run_once(&mut timed);
     let kb = std::fs::read_to_string(&out).expect("GNU time output");
