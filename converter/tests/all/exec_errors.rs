@@ -139,3 +139,35 @@ fn stats_report_retired_instructions() {
         assert!(instret > 1000, "{line}");
     }
 }
+
+/// Instructions of reaped children count once: a forked child (here a subshell, which does not
+/// exec) starts from zero, so a shell
+/// starting twice as many processes retires about twice as many instructions, not four times
+/// (which is what counting the parent's total again in every child gave).
+#[test]
+fn stats_count_forked_children_once() {
+    let rootfs = crate::userland::debian_rootfs();
+    let instret = |n: u32| -> u64 {
+        let out = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"))
+            .args(["exec", "--rootfs"])
+            .arg(rootfs)
+            .args(["--env", "PATH=/usr/bin:/bin", "--", "/bin/bash", "-c"])
+            .arg(format!("for i in $(seq {n}); do /bin/true; (:); done"))
+            .env("CTR2WASM_STATS", "1")
+            .output()
+            .expect("run ctr2wasm");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        stderr
+            .lines()
+            .last()
+            .and_then(|l| l.strip_prefix("ctr2wasm-stats: instret="))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no stats line: {stderr}"))
+    };
+    let (forty, eighty) = (instret(40), instret(80));
+    assert!(
+        eighty < forty * 5 / 2,
+        "40 processes: {forty} instructions, 80: {eighty}"
+    );
+}
