@@ -6,6 +6,9 @@
 //! (`elapsed_ns` from `CTR2WASM_STATS`) excludes process start and, for wasm, loading the
 //! module from wasmtime's cache; both are shown.
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::Stats;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -91,30 +94,6 @@ fn main() {
          runtime's own time from CTR2WASM_STATS, excluding module load; MIPS from the guest's \
          retired instructions."
     );
-}
-
-struct Stats {
-    instret: u64,
-    elapsed: Duration,
-}
-
-impl Stats {
-    /// Reads the `ctr2wasm-stats: instret=N elapsed_ns=N` line the runtime prints.
-    fn parse(stderr: &str) -> Stats {
-        let line = stderr
-            .lines()
-            .find(|l| l.starts_with("ctr2wasm-stats:"))
-            .unwrap_or_else(|| panic!("no ctr2wasm-stats line in stderr: {stderr}"));
-        let field = |key: &str| -> u64 {
-            line.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
-                .unwrap_or_else(|| panic!("no {key} in {line}"))
-        };
-        Stats {
-            instret: field("instret"),
-            elapsed: Duration::from_nanos(field("elapsed_ns")),
-        }
-    }
 }
 
 fn compile(cc: &str, src: &Path, out: &Path, extra: &[&str]) {

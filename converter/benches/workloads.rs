@@ -18,6 +18,9 @@
 //! mounts vanish when it exits; the chroots' writable layers are overlays, so neither cached
 //! rootfs is ever modified.
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::Stats;
 use std::fmt::Write as _;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
@@ -230,26 +233,6 @@ fn run_once(cmd: &mut Command) -> Outcome {
         wall,
         output,
         stats,
-    }
-}
-
-struct Stats {
-    instret: u64,
-    elapsed: Duration,
-}
-
-impl Stats {
-    /// Reads the `ctr2wasm-stats: instret=N elapsed_ns=N` line the runtime prints.
-    fn parse(line: &str) -> Stats {
-        let field = |key: &str| -> u64 {
-            line.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
-                .unwrap_or_else(|| panic!("no {key} in {line}"))
-        };
-        Stats {
-            instret: field("instret"),
-            elapsed: Duration::from_nanos(field("elapsed_ns")),
-        }
     }
 }
 
