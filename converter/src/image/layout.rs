@@ -166,21 +166,11 @@ pub fn open(
     let (manifest_digest, manifest, from_index) =
         manifest::resolve(image, platform, top_digest, &top, fetch)?;
 
-    let config_desc = manifest.config();
-    manifest::check_json_size("config", config_desc)?;
-    let config_digest = manifest::descriptor_digest("config", config_desc)?;
-    let config = files.read(image, &blob_name(&config_digest))?;
-    manifest::verify("config", &config_digest, Some(config_desc.size()), &config)?;
     // An index chose this manifest, or `index.json` did with a platform of its own.
     let from_index = from_index || chosen.platform().is_some();
-    let config = manifest::parse_config(
-        image,
-        platform,
-        &config_digest.to_string(),
-        manifest.layers().len(),
-        !from_index,
-        &config,
-    )?;
+    let config = manifest::fetch_config(image, platform, &manifest, !from_index, |digest, _| {
+        files.read(image, &blob_name(digest))
+    })?;
 
     let mut layers = Vec::new();
     for d in manifest.layers() {

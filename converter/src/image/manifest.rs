@@ -276,6 +276,34 @@ where
     .into())
 }
 
+/// Fetches the config `manifest` names with `fetch` (given its digest and size), verifies it
+/// against that descriptor and parses it ([`parse_config`]): what every source does once it
+/// has an image manifest.
+pub fn fetch_config<E>(
+    image: &str,
+    platform: &Platform,
+    manifest: &ImageManifest,
+    check_platform: bool,
+    fetch: impl FnOnce(&Digest, u64) -> Result<Vec<u8>, E>,
+) -> Result<ImageConfiguration, E>
+where
+    E: From<ManifestError>,
+{
+    let desc = manifest.config();
+    check_json_size("config", desc)?;
+    let digest = descriptor_digest("config", desc)?;
+    let bytes = fetch(&digest, desc.size())?;
+    verify("config", &digest, Some(desc.size()), &bytes)?;
+    Ok(parse_config(
+        image,
+        platform,
+        &digest.to_string(),
+        manifest.layers().len(),
+        check_platform,
+        &bytes,
+    )?)
+}
+
 /// Parses a verified config and checks it against the manifest (one diff_id for each of its
 /// `layers`) and, when `check_platform` (no index chose this image), against the wanted
 /// platform.

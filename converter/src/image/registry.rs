@@ -161,18 +161,12 @@ pub fn pull(
         },
     )?;
 
-    let config_desc = manifest.config();
-    manifest::check_json_size("config", config_desc)?;
-    let config_digest = manifest::descriptor_digest("config", config_desc)?;
-    let config = rt.block_on(ctx.config(&config_digest, config_desc.size()))?;
-    manifest::verify("config", &config_digest, Some(config_desc.size()), &config)?;
-    let config = manifest::parse_config(
+    let config = manifest::fetch_config(
         &ctx.shown,
         &opts.platform,
-        &config_digest.to_string(),
-        manifest.layers().len(),
+        &manifest,
         !from_index,
-        &config,
+        |digest, size| rt.block_on(ctx.config(digest, size)),
     )?;
 
     let mut layers = Vec::new();
