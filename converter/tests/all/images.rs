@@ -44,26 +44,13 @@ pub(crate) fn fixtures() -> &'static Fixtures {
     let built = FIXTURES.get_or_init(|| {
         let python = host_tools::require("python3", "python3");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/images/make-images.py");
-        let out = Command::new(python)
-            .arg(&script)
+        let mut cmd = Command::new(python);
+        cmd.arg(&script)
             .arg("--rootfs")
             .arg(userland::debian_rootfs())
             .arg("--cache")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        match stdout.lines().last() {
-            Some(dir) if out.status.success() => Ok(Fixtures {
-                dir: PathBuf::from(dir),
-            }),
-            _ => Err(format!(
-                "{} failed ({}):\n{}",
-                script.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            )),
-        }
+            .stdin(Stdio::null());
+        userland::run_builder(&mut cmd, &script).map(|dir| Fixtures { dir })
     });
     match built {
         Ok(fixtures) => fixtures,

@@ -535,24 +535,30 @@ fn rootfs_script(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Runs a builder (`cmd`, running `script`) that prints the directory it built or found in
+/// its cache as the last line of its stdout; returns that directory.
+pub(crate) fn run_builder(cmd: &mut Command, script: &Path) -> Result<PathBuf, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.lines().last() {
+        Some(dir) if out.status.success() => Ok(PathBuf::from(dir)),
+        _ => Err(format!(
+            "{} failed ({}):\n{}",
+            script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
 /// The Debian rootfs, built (or found in the cache) once per test run.
 pub(crate) fn debian_rootfs() -> &'static Path {
     static ROOTFS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = ROOTFS.get_or_init(|| {
         let script = rootfs_script("build-debian-rootfs.sh");
-        let out = Command::new(&script)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        match stdout.lines().last() {
-            Some(dir) if out.status.success() => Ok(PathBuf::from(dir)),
-            _ => Err(format!(
-                "{} failed ({}):\n{}",
-                script.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            )),
-        }
+        run_builder(&mut Command::new(&script), &script)
     });
     match built {
         Ok(dir) => dir,
