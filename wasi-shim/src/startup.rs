@@ -3,7 +3,7 @@
 //! runc does inside the container.
 
 use crate::abi::Errno;
-use crate::vfs::path::{Follow, Node};
+use crate::vfs::path::Follow;
 use crate::vfs::procfs::ProcSelf;
 use crate::vfs::{GuestPathBuf, Vfs};
 
@@ -35,13 +35,8 @@ pub fn find_command(
         let mut candidate = dir.to_vec();
         candidate.push(b'/');
         candidate.extend_from_slice(program);
-        let executable = match vfs.resolve(me, cwd, &candidate, Follow::Final).ok()?.node? {
-            Node::Lower(l) => l.is_file() && l.is_executable(),
-            Node::Upper(i) => i.borrow().is_executable_file(),
-            Node::Host(h) => h.is_file() && h.is_executable(),
-            Node::Proc(_) => false,
-        };
-        executable.then_some(candidate)
+        let node = vfs.resolve(me, cwd, &candidate, Follow::Final).ok()?.node?;
+        node.is_executable_file().then_some(candidate)
     })
 }
 
@@ -107,10 +102,5 @@ fn read_guest_file(vfs: &Vfs, me: &ProcSelf, path: &[u8]) -> Result<Vec<u8>, Err
     let (_, node) = vfs
         .resolve(me, &GuestPathBuf::root(), path, Follow::Final)?
         .existing()?;
-    match node {
-        Node::Lower(l) => l.read_all(),
-        Node::Upper(i) => i.borrow().read_all(),
-        Node::Host(h) => h.read_all(),
-        Node::Proc(_) => Err(Errno::EACCES),
-    }
+    node.read_all()
 }

@@ -152,46 +152,19 @@ fn read_exec_file(
         .resolve(me, cwd, path, Follow::Final)
         .and_then(|r| r.existing())
         .map_err(Problem::Errno)?;
-    match node {
-        Node::Lower(lower) => {
-            if lower.is_dir() {
-                return Err(Problem::IsDir);
-            }
-            if !lower.is_file() || !lower.is_executable() {
-                return Err(Problem::Errno(Errno::EACCES));
-            }
-            if lower.size() > MAX_EXEC_FILE_BYTES {
-                return Err(Problem::Errno(Errno::ENOMEM));
-            }
-            Ok((guest, lower.read_all().map_err(Problem::Errno)?))
-        }
-        Node::Upper(inode) => {
-            let inode = inode.borrow();
-            if inode.is_dir() {
-                return Err(Problem::IsDir);
-            }
-            if !inode.is_executable_file() {
-                return Err(Problem::Errno(Errno::EACCES));
-            }
-            if inode.size() > MAX_EXEC_FILE_BYTES {
-                return Err(Problem::Errno(Errno::ENOMEM));
-            }
-            Ok((guest, inode.read_all().map_err(Problem::Errno)?))
-        }
-        Node::Host(host) => {
-            if host.is_dir() {
-                return Err(Problem::IsDir);
-            }
-            if !host.is_file() || !host.is_executable() {
-                return Err(Problem::Errno(Errno::EACCES));
-            }
-            if host.size() > MAX_EXEC_FILE_BYTES {
-                return Err(Problem::Errno(Errno::ENOMEM));
-            }
-            Ok((guest, host.read_all().map_err(Problem::Errno)?))
-        }
-        Node::Proc(_) => Err(Problem::Errno(Errno::EACCES)),
+    if let Node::Proc(_) = node {
+        return Err(Problem::Errno(Errno::EACCES));
     }
+    if node.is_dir() {
+        return Err(Problem::IsDir);
+    }
+    if !node.is_executable_file() {
+        return Err(Problem::Errno(Errno::EACCES));
+    }
+    if node.size() > MAX_EXEC_FILE_BYTES {
+        return Err(Problem::Errno(Errno::ENOMEM));
+    }
+    Ok((guest, node.read_all().map_err(Problem::Errno)?))
 }
 
 /// Loads the program at `req.path` (relative to `cwd`) into a new memory image.

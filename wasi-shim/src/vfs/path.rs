@@ -51,6 +51,37 @@ impl Node {
             Node::Host(h) => h.is_symlink(),
         }
     }
+
+    /// A regular file with an execute bit: what `execve` and a `$PATH` search accept.
+    pub fn is_executable_file(&self) -> bool {
+        match self {
+            Node::Lower(l) => l.is_file() && l.is_executable(),
+            Node::Upper(i) => i.borrow().is_executable_file(),
+            Node::Host(h) => h.is_file() && h.is_executable(),
+            Node::Proc(_) => false,
+        }
+    }
+
+    /// The size in bytes (`st_size`); 0 for `/proc` nodes.
+    pub fn size(&self) -> u64 {
+        match self {
+            Node::Lower(l) => l.size(),
+            Node::Upper(i) => i.borrow().size(),
+            Node::Host(h) => h.size(),
+            Node::Proc(_) => 0,
+        }
+    }
+
+    /// A file's whole contents, for the kernel's own reads (`execve`, `/etc/passwd`);
+    /// `/proc` nodes are refused with `EACCES`.
+    pub fn read_all(&self) -> Result<Vec<u8>, Errno> {
+        match self {
+            Node::Lower(l) => l.read_all(),
+            Node::Upper(i) => i.borrow().read_all(),
+            Node::Host(h) => h.read_all(),
+            Node::Proc(_) => Err(Errno::EACCES),
+        }
+    }
 }
 
 /// Whether the last component is followed when it is a symlink (`AT_SYMLINK_NOFOLLOW`,
