@@ -236,10 +236,6 @@ pub fn run_program(config: Config) -> Result<Outcome, RunError> {
         }
         RootFs::Bundle(source) => Lower::bundle(bundle::reader::Bundle::open(source)?),
     };
-    let config = Config {
-        rootfs: RootFs::Dir(PathBuf::new()),
-        ..config
-    };
     let mut vfs = Vfs::new(lower);
     // Shallowest first, so a mount inside another finds its mount point in the host
     // directory below it.

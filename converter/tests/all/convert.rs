@@ -255,6 +255,24 @@ fn registry_debian_image_with_bash_and_python() {
         b"",
     );
     assert_eq!(text(&out.stdout), "42 /\n", "{}", text(&out.stderr));
+    // access(2) with X_OK on the image's files and directories.
+    let out = run(
+        Runtime::Wasmtime,
+        &module,
+        &[
+            "python3",
+            "-c",
+            "import os; print([os.access(p, os.X_OK) for p in ('/usr/bin', '/usr/bin/env', '/etc/passwd')])",
+        ],
+        &[],
+        b"",
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "[True, True, False]\n",
+        "{}",
+        text(&out.stderr)
+    );
     let info = inspect(&module);
     assert!(
         info.contains(&format!("image:        {reference}")),

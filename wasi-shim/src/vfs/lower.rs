@@ -167,13 +167,6 @@ impl Lower {
 }
 
 impl LowerNode {
-    fn mode(&self) -> u32 {
-        match self {
-            LowerNode::Host { meta, .. } => host::stat_of(meta, 0).mode,
-            LowerNode::Bundle { rec, .. } => rec.mode,
-        }
-    }
-
     pub fn is_dir(&self) -> bool {
         match self {
             LowerNode::Host { meta, .. } => meta.is_dir(),
@@ -207,7 +200,7 @@ impl LowerNode {
     pub fn is_executable(&self) -> bool {
         match self {
             LowerNode::Host { meta, .. } => host::is_executable(meta),
-            LowerNode::Bundle { .. } => self.is_file() && self.mode() & 0o111 != 0,
+            LowerNode::Bundle { rec, .. } => rec.mode & 0o111 != 0,
         }
     }
 
