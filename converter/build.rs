@@ -18,6 +18,7 @@ fn main() {
         .expect("converter/ lives in the workspace root");
     for dir in [
         "wasi-shim/src",
+        "wasi-shim/build.rs",
         "emulator/src",
         "wasi-shim/Cargo.toml",
         "emulator/Cargo.toml",
@@ -26,13 +27,30 @@ fn main() {
         rerun_if_changed(workspace, Path::new(dir));
     }
     let target_dir = runtime_target_dir(workspace);
+    let plain = build_runtime(workspace, &target_dir, &[]);
+    println!("cargo:rustc-env=CTR2WASM_RUNTIME_WASM={}", plain.display());
+    // The JIT build needs its embedder's `ctr2wasm_jit.compile`: `ctr2wasm run` and `exec`
+    // provide it, `wasmtime run` and node do not, so converted modules carry the plain one.
+    // A target directory of its own keeps the two feature sets from rebuilding each other.
+    let jit = build_runtime(workspace, &target_dir.join("jit"), &["--features", "jit"]);
+    println!(
+        "cargo:rustc-env=CTR2WASM_RUNTIME_JIT_WASM={}",
+        jit.display()
+    );
+    build_web(workspace);
+}
+
+/// Builds the runtime module (`wasi-shim` for wasm32-wasip1, release) in `target_dir` with
+/// `extra` cargo arguments; returns the module's path.
+fn build_runtime(workspace: &Path, target_dir: &Path, extra: &[&str]) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
         .args(["build", "--release", "--target", "wasm32-wasip1"])
         .args(["-p", "ctr2wasm-wasi-shim", "--bin", "ctr2wasm-runtime"])
+        .args(extra)
         .arg("--target-dir")
-        .arg(&target_dir);
+        .arg(target_dir);
     // Flags meant for the host build must not leak into the wasm one.
     for var in [
         "RUSTFLAGS",
@@ -52,9 +70,7 @@ fn main() {
              (`rustup target add wasm32-wasip1`, named in rust-toolchain.toml)"
         );
     }
-    let wasm = target_dir.join("wasm32-wasip1/release/ctr2wasm-runtime.wasm");
-    println!("cargo:rustc-env=CTR2WASM_RUNTIME_WASM={}", wasm.display());
-    build_web(workspace);
+    target_dir.join("wasm32-wasip1/release/ctr2wasm-runtime.wasm")
 }
 
 /// Builds the web page into `OUT_DIR/web` and writes `OUT_DIR/web_files.rs`: a

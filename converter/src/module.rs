@@ -224,6 +224,22 @@ fn usize_range(r: std::ops::Range<u64>) -> std::ops::Range<usize> {
     r.start as usize..r.end as usize
 }
 
+/// The image of the assembled `module` behind another `runtime` (the JIT build, for
+/// `ctr2wasm run`): the same bundle and config, assembled again.
+pub fn rebase(runtime: &[u8], module: &[u8]) -> Result<Vec<u8>> {
+    let bundle = bundle_of(module)?;
+    let mut config = None;
+    for payload in Parser::new(0).parse_all(module) {
+        if let Payload::CustomSection(c) = payload?
+            && c.name() == CONFIG_SECTION
+        {
+            config = Some(c.data());
+        }
+    }
+    let config = config.context("not a ctr2wasm module: it has no config section")?;
+    assemble(runtime, bundle, config)
+}
+
 /// The bundle inside an assembled module: its passive data segment that starts with the
 /// bundle magic.
 pub fn bundle_of(module: &[u8]) -> Result<&[u8]> {

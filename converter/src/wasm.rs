@@ -5,14 +5,21 @@
 //! in wasmtime's own cache, and a converted module file as a precompiled image keyed by the
 //! file's identity (device, inode, size, times), which is mapped, not read, on later runs —
 //! so starting a module costs the same however large its image is, with no hash of it.
+//!
+//! Both run the runtime's JIT build, which translates hot guest code to small wasm modules at
+//! run time and asks its host to compile them (the `ctr2wasm_jit.compile` import, provided
+//! here). A converted module carries the plain build, so `wasmtime run` and node can run it;
+//! loading one here puts its bundle behind the JIT build instead.
 
 use anyhow::{Context as _, Result};
 use std::path::{Path, PathBuf};
-use wasmtime::{Cache, Config, Engine, Linker, Module, Store};
+use wasmtime::{Cache, Caller, Config, Engine, Extern, Instance, Linker, Module, Ref, Store};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder, p1};
 
 /// The runtime module, built by `build.rs`.
 pub static RUNTIME_WASM: &[u8] = include_bytes!(env!("CTR2WASM_RUNTIME_WASM"));
+/// Its JIT build (feature `jit`), which imports `ctr2wasm_jit.compile`.
+pub static RUNTIME_JIT_WASM: &[u8] = include_bytes!(env!("CTR2WASM_RUNTIME_JIT_WASM"));
 
 /// What the module sees: its argv, its environment, and host directories preopened at
 /// guest paths. stdio is inherited.
@@ -53,6 +60,7 @@ pub fn run(wasm: Wasm, inv: &Invocation) -> Result<i32> {
         "proc_exit",
         |status: i32| -> wasmtime::Result<()> { Err(I32Exit(status).into()) },
     )?;
+    linker.func_wrap("ctr2wasm_jit", "compile", compile_translation)?;
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdio().args(&inv.args).envs(&inv.env);
     for (host, guest) in &inv.dirs {
@@ -70,6 +78,52 @@ pub fn run(wasm: Wasm, inv: &Invocation) -> Result<i32> {
             None => Err(anyhow::Error::from(e).context("the runtime module trapped")),
         },
     }
+}
+
+/// `ctr2wasm_jit.compile(ptr, len) -> index`: compiles the module of translated guest code at
+/// `ptr` in the runtime's memory, links it to that memory and the runtime's function table,
+/// and appends its exported functions ("0", "1", ...) to the table. Returns the table index
+/// of the first, or -1 (the runtime then stops translating).
+fn compile_translation(mut caller: Caller<'_, p1::WasiP1Ctx>, ptr: i32, len: i32) -> i32 {
+    match append_translation(&mut caller, ptr as u32 as usize, len as u32 as usize) {
+        Ok(index) => index as i32,
+        Err(e) => {
+            if std::env::var("CTR2WASM_TRACE").is_ok_and(|v| v.split(',').any(|f| f == "jit")) {
+                eprintln!("ctr2wasm: translated code refused: {e:#}");
+            }
+            -1
+        }
+    }
+}
+
+fn append_translation(
+    caller: &mut Caller<'_, p1::WasiP1Ctx>,
+    ptr: usize,
+    len: usize,
+) -> Result<u32> {
+    let memory = caller
+        .get_export("memory")
+        .and_then(Extern::into_memory)
+        .context("the runtime exports no memory")?;
+    let table = caller
+        .get_export("__indirect_function_table")
+        .and_then(Extern::into_table)
+        .context("the runtime exports no function table")?;
+    let bytes = memory
+        .data(&caller)
+        .get(ptr..ptr.checked_add(len).context("module out of range")?)
+        .context("module out of range")?
+        .to_vec();
+    let module = Module::new(caller.engine(), &bytes)?;
+    let instance = Instance::new(&mut *caller, &module, &[memory.into(), table.into()])?;
+    let funcs: Vec<_> = (0..)
+        .map_while(|i: u32| instance.get_func(&mut *caller, &i.to_string()))
+        .collect();
+    let base = table.grow(&mut *caller, funcs.len() as u64, Ref::Func(None))?;
+    for (i, f) in funcs.into_iter().enumerate() {
+        table.set(&mut *caller, base + i as u64, Ref::Func(Some(f)))?;
+    }
+    u32::try_from(base).context("table index")
 }
 
 /// The cache of compiled module files.
@@ -98,6 +152,7 @@ mod precompiled {
         let mut h = Sha256::new();
         h.update(identity.as_bytes());
         h.update(super::RUNTIME_WASM.len().to_le_bytes());
+        h.update(super::RUNTIME_JIT_WASM.len().to_le_bytes());
         let key: String = h.finalize()[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -118,8 +173,11 @@ mod precompiled {
         {
             return Ok(m);
         }
-        let bytes =
+        let mut bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if let Ok(jit) = crate::module::rebase(super::RUNTIME_JIT_WASM, &bytes) {
+            bytes = jit;
+        }
         let module = Module::new(engine, &bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{} is not a module wasmtime can run", path.display()))?;

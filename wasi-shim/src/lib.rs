@@ -127,6 +127,26 @@ impl Config {
             .ok_or(RunError::MemoryLimit { value: v })
     }
 
+    /// Hot-code translation (the JIT build only): `CTR2WASM_JIT=off`, or `CTR2WASM_JIT=N` to
+    /// translate a block after N entries; unset, the emulator's default.
+    #[cfg(feature = "jit")]
+    pub fn jit_from_env() -> Result<(), RunError> {
+        let Ok(v) = std::env::var("CTR2WASM_JIT") else {
+            return Ok(());
+        };
+        let threshold = match v.as_str() {
+            "off" => None,
+            n => Some(
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or(RunError::JitSetting { value: v })?,
+            ),
+        };
+        ctr2wasm_emulator::riscv64::set_jit_threshold(threshold);
+        Ok(())
+    }
+
     /// True when the runtime process has `CTR2WASM_STATS=1`: print [`Outcome::stats_line`].
     pub fn stats_from_env() -> bool {
         std::env::var("CTR2WASM_STATS").is_ok_and(|v| v == "1")
@@ -173,6 +193,8 @@ pub enum RunError {
     User(#[from] startup::UserError),
     #[error("CTR2WASM_MEMORY_LIMIT_MB={value:?}: not a positive number of MiB")]
     MemoryLimit { value: String },
+    #[error("CTR2WASM_JIT={value:?}: not `off` or a positive number of block entries")]
+    JitSetting { value: String },
 }
 
 impl RunError {
@@ -188,7 +210,8 @@ impl RunError {
             | RunError::Mount(_)
             | RunError::Deadlock(_)
             | RunError::User(_)
-            | RunError::MemoryLimit { .. } => 125,
+            | RunError::MemoryLimit { .. }
+            | RunError::JitSetting { .. } => 125,
         }
     }
 }
@@ -221,6 +244,8 @@ pub fn wasi_preopens() -> Vec<Vec<u8>> {
 pub fn run_program(config: Config) -> Result<Outcome, RunError> {
     let started = Instant::now();
     mmu::set_memory_limit(Config::memory_limit_from_env()?);
+    #[cfg(feature = "jit")]
+    Config::jit_from_env()?;
     let lower = match config.rootfs {
         RootFs::Dir(ref dir) => {
             let rootfs_err = |problem: String| RunError::Rootfs {

@@ -23,6 +23,7 @@ const WASM_ROOTFS: &str = "/rootfs";
 const RUNTIME_ENV: &[&str] = &[
     "CTR2WASM_TRACE",
     "CTR2WASM_STATS",
+    "CTR2WASM_JIT",
     "CTR2WASM_MEMORY_LIMIT_MB",
     "CTR2WASM_TTY",
     "CTR2WASM_TTY_SIZE",
@@ -131,6 +132,6 @@ fn run_wasm(args: ExecArgs) -> anyhow::Result<u8> {
         env,
         dirs,
     };
-    let status = wasm::run(wasm::Wasm::Bytes(wasm::RUNTIME_WASM), &invocation)?;
+    let status = wasm::run(wasm::Wasm::Bytes(wasm::RUNTIME_JIT_WASM), &invocation)?;
     Ok(status as u8)
 }

@@ -31,6 +31,8 @@ use page_table::{PTE_CODE, PTE_MAPPED, PTE_SHARED, PageTable, Pte};
 use region::RegionMap;
 use std::rc::Rc;
 pub use tlb::Tlb;
+#[cfg(feature = "jit")]
+pub(crate) use tlb::{TLB_ENTRIES, TlbEntry};
 
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;

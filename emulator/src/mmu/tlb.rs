@@ -64,6 +64,12 @@ impl Tlb {
         }
     }
 
+    /// The entries, for translated code that inlines the hit path (`riscv64::jit`).
+    #[cfg(feature = "jit")]
+    pub(crate) fn entries_ptr(&self) -> *const TlbEntry {
+        self.entries.as_ptr()
+    }
+
     #[inline(always)]
     fn index(addr: u64) -> usize {
         (addr >> PAGE_SHIFT) as usize & (TLB_ENTRIES - 1)

@@ -9,6 +9,8 @@
 
 use super::decode::{decode, instruction_len};
 use super::fp::{self, box_s, unbox_s};
+#[cfg(feature = "jit")]
+use super::jit::Status;
 use super::op::{DecodedOp, Op};
 use super::{DecodedPage, Exit, Hart, NO_RESERVATION, RECENT, SLOTS, csr};
 use crate::mmu::{Access, AddressSpace, FaultKind, MemFault, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
@@ -142,7 +144,7 @@ fn rounding(rm: u8, hart: &Hart) -> Option<u8> {
 }
 
 /// How an instruction left the straight-line path of its block.
-enum Flow {
+pub(super) enum Flow {
     /// Continue at this address (taken branch, or fall-through after a block end).
     Jump(u64),
     /// Leave to the dispatcher with `pc` at the next instruction (stale code, fence.i).
@@ -164,19 +166,41 @@ pub(super) unsafe fn run_pages(
     mut page: &mut DecodedPage,
     recent: &[(u64, *mut DecodedPage); RECENT],
     limit: u64,
+    #[cfg(feature = "jit")] jit: &mut super::jit::Jit,
 ) -> Option<Exit> {
     let mut base = hart.pc & !PAGE_MASK;
     let mut slot = ((hart.pc & PAGE_MASK) >> 1) as usize;
+    // Set when translated code handed an instruction to the interpreter: the block from
+    // there is interpreted, whatever its slot's state.
+    #[cfg(feature = "jit")]
+    let mut interpret_next = false;
     loop {
-        if page.ops[slot].op == Op::NotDecoded {
-            decode_block(page, mem, base, slot);
-        }
-        hart.instret += page.ops[slot].block_left as u64;
-        let flow = run_block(hart, mem, page, base, slot);
+        // Whether to go back to the dispatcher before the next block even if it is near.
+        #[allow(unused_mut)]
+        let mut to_dispatcher = false;
+        #[cfg(feature = "jit")]
+        let flow = match jit_entry(page, slot, base, hart.instret, jit, &mut to_dispatcher) {
+            Some(index) if !interpret_next => match super::jit::run(index, hart, mem, limit) {
+                (Status::Next, pc) => Flow::Jump(pc),
+                (Status::Interpret, pc) => {
+                    interpret_next = true;
+                    hart.pc = pc;
+                    slot = ((pc & PAGE_MASK) >> 1) as usize;
+                    continue;
+                }
+                (Status::Resync, pc) => Flow::Resync(pc),
+            },
+            _ => {
+                interpret_next = false;
+                interpret(hart, mem, page, base, slot)
+            }
+        };
+        #[cfg(not(feature = "jit"))]
+        let flow = interpret(hart, mem, page, base, slot);
         match flow {
             Flow::Jump(target) => {
                 hart.pc = target;
-                if hart.instret >= limit {
+                if hart.instret >= limit || to_dispatcher {
                     return None;
                 }
                 if target & !PAGE_MASK != base {
@@ -200,6 +224,51 @@ pub(super) unsafe fn run_pages(
             Flow::Exit(e) => return Some(e),
         }
     }
+}
+
+/// Interprets the block at `slot`, decoding it first if needed.
+#[inline(always)]
+fn interpret(
+    hart: &mut Hart,
+    mem: &mut AddressSpace,
+    page: &mut DecodedPage,
+    base: u64,
+    slot: usize,
+) -> Flow {
+    if page.ops[slot].op == Op::NotDecoded {
+        decode_block(page, mem, base, slot);
+    }
+    hart.instret += page.ops[slot].block_left as u64;
+    run_block(hart, mem, page, base, slot)
+}
+
+/// The table index of the translation of the block at `slot`, if any; otherwise counts the
+/// entry, queueing the block once it is hot (and asking for the dispatcher when the queue
+/// wants translating).
+#[cfg(feature = "jit")]
+#[inline(always)]
+fn jit_entry(
+    page: &mut DecodedPage,
+    slot: usize,
+    base: u64,
+    instret: u64,
+    jit: &mut super::jit::Jit,
+    to_dispatcher: &mut bool,
+) -> Option<u32> {
+    use super::jit::{COMPILED, QUEUED};
+    let state = page.jit[slot];
+    if state >= COMPILED {
+        return Some(state & !COMPILED);
+    }
+    if state < jit.threshold {
+        if state + 1 >= jit.threshold {
+            page.jit[slot] = QUEUED;
+            *to_dispatcher = jit.enqueue(base + slot as u64 * 2, instret);
+        } else {
+            page.jit[slot] = state + 1;
+        }
+    }
+    None
 }
 
 /// Executes one block from `slot` until control leaves it.
@@ -247,7 +316,7 @@ impl From<MemFault> for Exit {
 
 /// Executes one instruction. `Ok(None)`: go on with the next in the block.
 #[inline(always)]
-fn step(
+pub(super) fn step(
     hart: &mut Hart,
     mem: &mut AddressSpace,
     d: &DecodedOp,

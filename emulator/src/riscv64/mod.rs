@@ -9,11 +9,15 @@ mod csr;
 mod decode;
 mod exec;
 pub mod fp;
+#[cfg(feature = "jit")]
+mod jit;
 mod op;
 
 use crate::cache::CodeCache;
 use crate::mmu::{AddressSpace, MemFault, PAGE_SHIFT, PAGE_SIZE};
 pub use decode::{decode, decode32, expand_compressed};
+#[cfg(feature = "jit")]
+pub use jit::set_threshold as set_jit_threshold;
 pub use op::{DecodedOp, Op};
 
 /// Register numbers of the Linux riscv64 calling convention that the kernel side touches.
@@ -94,6 +98,9 @@ const SLOTS: usize = (PAGE_SIZE / 2) as usize;
 pub struct DecodedPage {
     ops: [DecodedOp; SLOTS],
     bytes: Box<[u8; PAGE_SIZE as usize]>,
+    /// Per slot, the translation state of the block entered there (see `jit::COMPILED`).
+    #[cfg(feature = "jit")]
+    jit: [u32; SLOTS],
 }
 
 /// Recently dispatched pages, so crossing into a hot page skips the hash map and, from inside
@@ -113,6 +120,8 @@ const MAX_DECODED_PAGES: usize = 4096;
 pub struct DecodeCache {
     pages: CodeCache<DecodedPage>,
     recent: [(u64, *mut DecodedPage); RECENT],
+    #[cfg(feature = "jit")]
+    jit: jit::Jit,
 }
 
 impl Default for DecodeCache {
@@ -120,6 +129,8 @@ impl Default for DecodeCache {
         DecodeCache {
             pages: CodeCache::default(),
             recent: [(u64::MAX, std::ptr::null_mut()); RECENT],
+            #[cfg(feature = "jit")]
+            jit: jit::Jit::default(),
         }
     }
 }
@@ -160,6 +171,8 @@ impl DecodeCache {
                     Box::new(DecodedPage {
                         ops: [DecodedOp::NOT_DECODED; SLOTS],
                         bytes,
+                        #[cfg(feature = "jit")]
+                        jit: [0; SLOTS],
                     }),
                 )
             }
@@ -177,6 +190,10 @@ pub fn run(hart: &mut Hart, mem: &mut AddressSpace, cache: &mut DecodeCache, bud
     let limit = hart.instret.saturating_add(budget);
     loop {
         cache.sync(mem);
+        #[cfg(feature = "jit")]
+        if cache.jit.due(hart.instret) {
+            cache.jit.translate(&mut cache.pages);
+        }
         if hart.instret >= limit {
             return Exit::BudgetSpent;
         }
@@ -191,8 +208,18 @@ pub fn run(hart: &mut Hart, mem: &mut AddressSpace, cache: &mut DecodeCache, bud
         // SAFETY: `page` and the pointers in `recent` point into boxes owned by `cache`,
         // which is not touched until `run_pages` returns; invalidations during it only move
         // boxes to the graveyard, emptied by `sync` above.
-        if let Some(exit) = unsafe { exec::run_pages(hart, mem, &mut *page, &cache.recent, limit) }
-        {
+        let exit = unsafe {
+            exec::run_pages(
+                hart,
+                mem,
+                &mut *page,
+                &cache.recent,
+                limit,
+                #[cfg(feature = "jit")]
+                &mut cache.jit,
+            )
+        };
+        if let Some(exit) = exit {
             return exit;
         }
     }

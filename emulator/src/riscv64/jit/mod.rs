@@ -1,0 +1,252 @@
+//! Hot-block translation to WebAssembly (feature `jit`: the runtime module's JIT build).
+//!
+//! The interpreter counts entries into each block of a decoded page. A block entered
+//! [`threshold`] times is queued, and the dispatcher translates queued blocks in batches into
+//! one small wasm module ([`codegen`]). The embedder compiles that module through the
+//! `ctr2wasm_jit.compile` import, against the runtime's own memory and function table, and
+//! appends its functions to the table; from then on, entering the block calls its
+//! translation. A translation keeps guest registers in wasm locals, inlines the TLB hit path,
+//! and loops in place while the block branches back to its own start.
+//!
+//! Translated code never raises a guest fault itself: a TLB miss calls back into the runtime
+//! ([`helpers`]), and when that access fails the block stops *before* the instruction, whose
+//! pc it reports, and the interpreter executes it, faulting exactly as it would have. Decoded
+//! pages own the translation state of their slots, so dropping a stale page drops its
+//! translations too (their table slots are not reused).
+
+mod codegen;
+mod helpers;
+
+use super::{DecodedPage, SLOTS};
+use crate::cache::CodeCache;
+use crate::mmu::{AddressSpace, PAGE_MASK, PAGE_SHIFT, TlbEntry};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Per-slot state of `DecodedPage::jit`: below [`NEVER`], the number of entries so far; then
+/// "cannot be translated", "waiting in the queue", and `COMPILED | table index`.
+const NEVER: u32 = COMPILED - 2;
+pub(super) const QUEUED: u32 = COMPILED - 1;
+pub(super) const COMPILED: u32 = 1 << 31;
+
+/// Entries into a block before it is translated. Compiling costs about 20 µs per block in
+/// wasmtime, some thousands of interpreted instructions, so only blocks that keep running pay.
+const DEFAULT_THRESHOLD: u32 = 2000;
+/// Blocks translated together into one module: a module has a fixed cost (instantiation,
+/// code memory) of a few hundred microseconds.
+const BATCH: usize = 64;
+/// A partial batch is translated anyway once this many instructions have run since its first
+/// block was queued.
+const MAX_WAIT: u64 = 4_000_000;
+/// Translation stops past this many functions (the table slots of dropped translations are
+/// never reused).
+const MAX_FUNCTIONS: u32 = 1 << 20;
+
+/// The threshold that turns translation off: no count is below it.
+const OFF: u32 = 0;
+
+static THRESHOLD: AtomicU32 = AtomicU32::new(DEFAULT_THRESHOLD);
+
+/// Sets the number of entries after which a block is translated for address spaces created
+/// from now on; `None` turns translation off.
+pub fn set_threshold(entries: Option<u32>) {
+    let t = entries.map_or(OFF, |n| n.clamp(1, NEVER - 1));
+    THRESHOLD.store(t, Ordering::Relaxed);
+}
+
+/// What translated code returns.
+pub(super) enum Status {
+    /// Continue at `pc`.
+    Next,
+    /// The instruction at `pc` must be interpreted (a memory access the fast path could not
+    /// make): run one block in the interpreter before entering a translation again.
+    Interpret,
+    /// A store made decoded code stale: continue at `pc` through the dispatcher.
+    Resync,
+}
+
+/// The interface between the interpreter and translated code, in the runtime's memory.
+/// [`codegen`] reads the fields by their offsets.
+#[repr(C)]
+pub(super) struct Ctx {
+    x: *mut u64,
+    tlb: *const TlbEntry,
+    space: *mut AddressSpace,
+    /// Set by a helper whose access failed (1) or made code stale (2).
+    failed: u32,
+    pc: u64,
+    instret: u64,
+    limit: u64,
+}
+
+/// Translation state of one address space.
+pub(super) struct Jit {
+    /// Entry pcs of the blocks waiting to be translated.
+    queue: Vec<u64>,
+    /// `instret` when the first block in `queue` was queued.
+    queued_at: u64,
+    pub(super) threshold: u32,
+}
+
+impl Default for Jit {
+    fn default() -> Self {
+        Jit {
+            queue: Vec::new(),
+            queued_at: 0,
+            threshold: THRESHOLD.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Functions added to the table by this runtime, over all address spaces.
+static FUNCTIONS: AtomicU32 = AtomicU32::new(0);
+
+impl Jit {
+    /// Queues the block at `pc` (its slot is marked [`QUEUED`] by the caller); true when the
+    /// batch is full and the interpreter should return to the dispatcher.
+    pub(super) fn enqueue(&mut self, pc: u64, instret: u64) -> bool {
+        if self.queue.is_empty() {
+            self.queued_at = instret;
+        }
+        self.queue.push(pc);
+        self.queue.len() >= BATCH
+    }
+
+    pub(super) fn due(&self, instret: u64) -> bool {
+        !self.queue.is_empty()
+            && (self.queue.len() >= BATCH || instret.wrapping_sub(self.queued_at) >= MAX_WAIT)
+    }
+
+    /// Translates the queued blocks whose pages are still decoded. Call from the dispatcher,
+    /// when no pointer into a decoded page is live.
+    pub(super) fn translate(&mut self, pages: &mut CodeCache<DecodedPage>) {
+        let mut queue = std::mem::take(&mut self.queue);
+        queue.sort_unstable();
+        queue.dedup();
+        let mut module = codegen::Module::new();
+        let mut placed = Vec::new();
+        for &pc in &queue {
+            let slot = slot_of(pc);
+            let Some(page) = pages.get_mut(pc >> PAGE_SHIFT) else {
+                continue;
+            };
+            if page.jit[slot] != QUEUED {
+                continue;
+            }
+            if module.add_block(pc, &block_ops(page, pc)) {
+                placed.push(pc);
+            } else {
+                page.jit[slot] = NEVER;
+            }
+        }
+        self.queue = queue;
+        self.queue.clear();
+        if placed.is_empty() {
+            return;
+        }
+        let base = if FUNCTIONS.load(Ordering::Relaxed) < MAX_FUNCTIONS {
+            compile(&module.finish())
+        } else {
+            None
+        };
+        if base.is_none() {
+            // No embedder support, or a full table: interpret from now on.
+            self.threshold = OFF;
+        }
+        FUNCTIONS.fetch_add(placed.len() as u32, Ordering::Relaxed);
+        for (i, pc) in placed.into_iter().enumerate() {
+            if let Some(page) = pages.get_mut(pc >> PAGE_SHIFT) {
+                page.jit[slot_of(pc)] = match base {
+                    Some(b) => COMPILED | (b + i as u32),
+                    None => NEVER,
+                };
+            }
+        }
+    }
+}
+
+fn slot_of(pc: u64) -> usize {
+    ((pc & PAGE_MASK) >> 1) as usize
+}
+
+/// The decoded instructions of the block entered at `pc`, with their addresses.
+fn block_ops(page: &DecodedPage, pc: u64) -> Vec<(u64, super::DecodedOp)> {
+    let base = pc & !PAGE_MASK;
+    let slot = slot_of(pc);
+    let n = page.ops[slot].block_left as usize;
+    let mut ops = Vec::with_capacity(n);
+    let mut s = slot;
+    for _ in 0..n {
+        let d = page.ops[s % SLOTS];
+        ops.push((base + s as u64 * 2, d));
+        s += d.len as usize / 2;
+    }
+    ops
+}
+
+/// Runs the translation at table `index` (of the block at `hart.pc`); returns how it ended
+/// and the pc to continue at, with `hart.instret` counting what retired.
+pub(super) fn run(
+    index: u32,
+    hart: &mut super::Hart,
+    mem: &mut AddressSpace,
+    limit: u64,
+) -> (Status, u64) {
+    let mut ctx = Ctx {
+        x: hart.x.as_mut_ptr(),
+        tlb: mem.tlb.entries_ptr(),
+        space: mem,
+        failed: 0,
+        pc: 0,
+        instret: hart.instret,
+        limit,
+    };
+    let status = call(index, &mut ctx);
+    hart.instret = ctx.instret;
+    let status = match status {
+        0 => Status::Next,
+        1 => Status::Interpret,
+        _ => Status::Resync,
+    };
+    (status, ctx.pc)
+}
+
+#[cfg(target_arch = "wasm32")]
+#[link(wasm_import_module = "ctr2wasm_jit")]
+unsafe extern "C" {
+    /// Compiles the module at `ptr` (imports `env.memory` and `env.table`, exports its
+    /// functions as "0", "1", ...) and appends the functions to the runtime's table; returns
+    /// the table index of the first, or -1.
+    #[link_name = "compile"]
+    fn compile_import(ptr: *const u8, len: usize) -> i32;
+}
+
+fn compile(module: &[u8]) -> Option<u32> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        // SAFETY: the embedder only reads `len` bytes at `ptr`.
+        let base = unsafe { compile_import(module.as_ptr(), module.len()) };
+        u32::try_from(base).ok()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        // Only a wasm runtime can add functions to itself.
+        let _ = module;
+        None
+    }
+}
+
+fn call(index: u32, ctx: &mut Ctx) -> u32 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        // SAFETY: on wasm32 a function pointer is a table index, and `index` was returned by
+        // `compile` for a function of type (i32) -> i32, which `call_indirect` checks again.
+        let f: extern "C" fn(*mut Ctx) -> u32 =
+            unsafe { std::mem::transmute::<usize, _>(index as usize) };
+        f(ctx)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = (index, ctx);
+        unreachable!("no translation is ever compiled outside wasm")
+    }
+}
