@@ -180,7 +180,7 @@ pub(super) unsafe fn run_pages(
         let mut to_dispatcher = false;
         #[cfg(feature = "jit")]
         let flow = match jit_entry(page, slot, base, hart.instret, jit, &mut to_dispatcher) {
-            Some(index) if !interpret_next => match super::jit::run(index, hart, mem, limit) {
+            Some(index) if !interpret_next => match super::jit::run(index, hart, mem, limit, jit) {
                 (Status::Next, pc) => Flow::Jump(pc),
                 (Status::Interpret, pc) => {
                     interpret_next = true;

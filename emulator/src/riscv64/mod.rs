@@ -147,6 +147,8 @@ impl DecodeCache {
                 self.pages.invalidate(vpn);
             }
             self.recent = [(u64::MAX, std::ptr::null_mut()); RECENT];
+            #[cfg(feature = "jit")]
+            self.jit.forget_jumps();
         }
         self.pages.collect_garbage();
     }
@@ -165,6 +167,8 @@ impl DecodeCache {
                     self.pages.invalidate_all();
                     self.pages.collect_garbage();
                     self.recent = [(u64::MAX, std::ptr::null_mut()); RECENT];
+                    #[cfg(feature = "jit")]
+                    self.jit.forget_jumps();
                 }
                 self.pages.insert(
                     vpn,

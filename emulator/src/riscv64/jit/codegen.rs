@@ -8,8 +8,8 @@
 //! `ecall`, ...), where it hands over to the interpreter. Field offsets and helper indices are
 //! this runtime's own, so a module is only meaningful to the runtime that made it.
 
-use super::Ctx;
-use super::helpers::{self, ALU_OPS, AluFn, LoadFn, StoreFn};
+use super::helpers::{self, ALU_OPS, AluFn, LoadFn, StepFn, StoreFn};
+use super::{Ctx, JUMP_ENTRIES, JumpEntry};
 use crate::mmu::{PAGE_MASK, PAGE_SHIFT, TLB_ENTRIES, TlbEntry};
 use crate::riscv64::{DecodedOp, Op};
 use std::mem::{offset_of, size_of};
@@ -23,6 +23,11 @@ const BLOCK_TYPE: u32 = 0;
 const LOAD_TYPE: u32 = 1;
 const STORE_TYPE: u32 = 2;
 const ALU_TYPE: u32 = 3;
+const STEP_TYPE: u32 = 4;
+
+/// An instruction of a block: its address, decoded form, and where that form lives in its
+/// decoded page (for instructions left to the interpreter).
+pub(super) type Insn = (u64, DecodedOp, *const DecodedOp);
 
 // Locals: the parameter, then the fixed ones, then one per guest register (x0's is unused).
 const CTX: u32 = 0;
@@ -52,8 +57,11 @@ impl Module {
 
     /// Adds the block whose instructions are `ops` (address, decoded form), entered at the
     /// first; false when its first instruction cannot be translated.
-    pub fn add_block(&mut self, entry: u64, ops: &[(u64, DecodedOp)]) -> bool {
-        let n = ops.iter().take_while(|(_, d)| translatable(d.op)).count();
+    pub fn add_block(&mut self, entry: u64, ops: &[Insn]) -> bool {
+        let n = ops
+            .iter()
+            .take_while(|(_, d, _)| translatable(d))
+            .count();
         if n == 0 {
             return false;
         }
@@ -90,6 +98,9 @@ impl Module {
             [ValType::I32, ValType::I32, ValType::I64, ValType::I64],
             [ValType::I64],
         );
+        types
+            .ty()
+            .function([ValType::I32, ValType::I32, ValType::I64], [ValType::I32]);
         let mut imports = ImportSection::new();
         imports.import(
             "env",
@@ -129,103 +140,16 @@ impl Module {
     }
 }
 
-/// Whether translated code can execute `op`.
-fn translatable(op: Op) -> bool {
+/// Whether translated code can execute `d`: everything but what ends a block for the
+/// dispatcher (traps, `fence.i`) and the counter CSRs (which read `instret` mid-block); the
+/// floating-point CSRs (`fflags`, `frm`, `fcsr`) are fine.
+fn translatable(d: &DecodedOp) -> bool {
     use Op::*;
-    ALU_OPS.contains(&op)
-        || matches!(
-            op,
-            Nop | Li
-                | Jal
-                | Jalr
-                | Beq
-                | Bne
-                | Blt
-                | Bge
-                | Bltu
-                | Bgeu
-                | Lb
-                | Lh
-                | Lw
-                | Ld
-                | Lbu
-                | Lhu
-                | Lwu
-                | Sb
-                | Sh
-                | Sw
-                | Sd
-                | Addi
-                | Slti
-                | Sltiu
-                | Xori
-                | Ori
-                | Andi
-                | Slli
-                | Srli
-                | Srai
-                | Add
-                | Sub
-                | Sll
-                | Slt
-                | Sltu
-                | Xor
-                | Srl
-                | Sra
-                | Or
-                | And
-                | Addiw
-                | Slliw
-                | Srliw
-                | Sraiw
-                | Addw
-                | Subw
-                | Sllw
-                | Srlw
-                | Sraw
-                | Mul
-                | Mulw
-                | Sh1add
-                | Sh2add
-                | Sh3add
-                | AddUw
-                | Sh1addUw
-                | Sh2addUw
-                | Sh3addUw
-                | SlliUw
-                | Andn
-                | Orn
-                | Xnor
-                | Clz
-                | Clzw
-                | Ctz
-                | Ctzw
-                | Cpop
-                | Cpopw
-                | Max
-                | Maxu
-                | Min
-                | Minu
-                | SextB
-                | SextH
-                | ZextH
-                | Rol
-                | Rolw
-                | Ror
-                | Rori
-                | Roriw
-                | Rorw
-                | Bclr
-                | Bclri
-                | Bext
-                | Bexti
-                | Binv
-                | Binvi
-                | Bset
-                | Bseti
-                | CzeroEqz
-                | CzeroNez
-        )
+    match d.op {
+        NotDecoded | Illegal | FetchFault | Ecall | Ebreak | FenceI => false,
+        Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => matches!(d.imm & 0xfff, 1..=3),
+        _ => true,
+    }
 }
 
 fn mem(offset: usize, align: u32) -> MemArg {
@@ -240,7 +164,7 @@ fn mem(offset: usize, align: u32) -> MemArg {
 /// One block being encoded.
 struct Block<'a> {
     entry: u64,
-    ops: &'a [(u64, DecodedOp)],
+    ops: &'a [Insn],
     /// How many of `ops`, from the first, are translated.
     translated: usize,
     f: Function,
@@ -312,7 +236,7 @@ impl Block<'_> {
 
     fn encode(mut self) -> Function {
         let mut used = [false; 32];
-        for (_, d) in &self.ops[..self.translated] {
+        for (_, d, _) in &self.ops[..self.translated] {
             for r in [d.rd, d.rs1, d.rs2] {
                 used[(r & 31) as usize] = true;
             }
@@ -346,13 +270,13 @@ impl Block<'_> {
         self.i(I::LocalSet(INSTRET));
         let mut left_block = false;
         for k in 0..self.translated {
-            let (pc, d) = self.ops[k];
-            left_block = self.op(k, pc, &d);
+            let (pc, d, at) = self.ops[k];
+            left_block = self.op(k, pc, &d, at);
         }
         if !left_block {
             // The block goes on with an instruction left to the interpreter, or ended
             // without control flow (a full block, the end of the page).
-            let (pc, d) = self.ops[self.translated - 1];
+            let (pc, d, _) = self.ops[self.translated - 1];
             let next = pc + d.len as u64;
             self.exit(next, 0, n - self.translated);
         }
@@ -371,12 +295,55 @@ impl Block<'_> {
         self.i(I::LocalGet(INSTRET));
         self.i(I::I64Store(mem(offset_of!(Ctx, instret), 3)));
         self.i(I::LocalGet(STATUS));
+        self.i(I::If(BlockType::Empty));
+        self.i(I::LocalGet(STATUS));
+        self.i(I::Return);
+        self.i(I::End);
+        self.chain();
+        self.i(I::I32Const(0));
         self.i(I::End);
         self.f
     }
 
+    /// Tail-calls the translation of the block at `PC` when the jump table has it and the
+    /// budget lasts (see `super::jump_slot`).
+    fn chain(&mut self) {
+        self.i(I::LocalGet(PC));
+        self.i(I::I64Const(1));
+        self.i(I::I64ShrU);
+        self.i(I::LocalGet(PC));
+        self.i(I::I64Const(15));
+        self.i(I::I64ShrU);
+        self.i(I::I64Xor);
+        self.i(I::I32WrapI64);
+        self.i(I::I32Const(JUMP_ENTRIES as i32 - 1));
+        self.i(I::I32And);
+        self.i(I::I32Const(size_of::<JumpEntry>() as i32));
+        self.i(I::I32Mul);
+        self.i(I::LocalGet(CTX));
+        self.i(I::I32Load(mem(offset_of!(Ctx, jumps), 2)));
+        self.i(I::I32Add);
+        self.i(I::LocalTee(ENTRY));
+        self.i(I::I64Load(mem(offset_of!(JumpEntry, pc), 3)));
+        self.i(I::LocalGet(PC));
+        self.i(I::I64Eq);
+        self.i(I::LocalGet(INSTRET));
+        self.i(I::LocalGet(LIMIT));
+        self.i(I::I64LtU);
+        self.i(I::I32And);
+        self.i(I::If(BlockType::Empty));
+        self.i(I::LocalGet(CTX));
+        self.i(I::LocalGet(ENTRY));
+        self.i(I::I32Load(mem(offset_of!(JumpEntry, index), 2)));
+        self.i(I::ReturnCallIndirect {
+            type_index: BLOCK_TYPE,
+            table_index: 0,
+        });
+        self.i(I::End);
+    }
+
     /// Encodes instruction `k`; true when it left the block (control flow, with `PC` set).
-    fn op(&mut self, k: usize, pc: u64, d: &DecodedOp) -> bool {
+    fn op(&mut self, k: usize, pc: u64, d: &DecodedOp, at: *const DecodedOp) -> bool {
         use Op::*;
         let imm = d.imm;
         let next = pc + d.len as u64;
@@ -446,16 +413,54 @@ impl Block<'_> {
                 });
                 self.set(rd);
             }
-            _ => {
-                self.alu(d);
-                self.set(rd);
-            }
+            _ if self.alu(d) => self.set(rd),
+            _ => self.step_one(k, pc, d, at),
         }
         false
     }
 
-    /// Pushes the result of a register or immediate operation wasm has an instruction for.
-    fn alu(&mut self, d: &DecodedOp) {
+    /// Leaves instruction `k` to the interpreter (`helpers::step_one`), with the registers
+    /// it may read or write in memory around the call.
+    fn step_one(&mut self, k: usize, pc: u64, d: &DecodedOp, at: *const DecodedOp) {
+        let regs = [d.rs1 & 31, d.rs2 & 31, d.rd & 31];
+        for r in regs.into_iter().filter(|&r| r != 0) {
+            self.i(I::LocalGet(XBASE));
+            self.i(I::LocalGet(X + r as u32));
+            self.i(I::I64Store(mem(r as usize * 8, 3)));
+        }
+        self.i(I::LocalGet(CTX));
+        self.i(I::I32Const(at as usize as i32));
+        self.i(I::I64Const(pc as i64));
+        self.i(I::I32Const(
+            helpers::index_of(helpers::step_one as StepFn as usize) as i32,
+        ));
+        self.i(I::CallIndirect {
+            type_index: STEP_TYPE,
+            table_index: 0,
+        });
+        self.i(I::LocalTee(STATUS));
+        self.begin(I::If(BlockType::Empty));
+        self.i(I::LocalGet(STATUS));
+        self.i(I::I32Const(2));
+        self.i(I::I32Eq);
+        self.begin(I::If(BlockType::Empty));
+        let n = self.ops.len();
+        self.exit(pc + d.len as u64, 2, n - k - 1);
+        self.i(I::Else);
+        self.exit(pc, 1, n - k);
+        self.end();
+        self.end();
+        let rd = d.rd & 31;
+        if rd != 0 {
+            self.i(I::LocalGet(XBASE));
+            self.i(I::I64Load(mem(rd as usize * 8, 3)));
+            self.i(I::LocalSet(X + rd as u32));
+        }
+    }
+
+    /// Pushes the result of a register or immediate operation wasm has an instruction for;
+    /// false (nothing pushed) for any other operation.
+    fn alu(&mut self, d: &DecodedOp) -> bool {
         use Op::*;
         let (a, b, imm) = (d.rs1, d.rs2, d.imm);
         // Operand shapes: `a OP b`, `a OP imm`, and 32-bit forms sign-extended afterwards.
@@ -683,8 +688,9 @@ impl Block<'_> {
                 }
                 self.i(I::Select);
             }
-            op => unreachable!("{op:?} is not translatable"),
+            _ => return false,
         }
+        true
     }
 
     /// Sets `ADDR` to the access's address and `ENTRY` to its TLB entry; pushes whether the
@@ -806,13 +812,13 @@ mod tests {
     use crate::riscv64::decode;
 
     /// Decodes a straight sequence of 32-bit instructions at `base`.
-    fn ops(base: u64, words: &[u32]) -> Vec<(u64, DecodedOp)> {
+    fn ops(base: u64, words: &[u32]) -> Vec<Insn> {
         let mut pc = base;
         words
             .iter()
             .map(|&w| {
                 let d = decode(w as u16, (w >> 16) as u16, pc);
-                let r = (pc, d);
+                let r = (pc, d, std::ptr::null());
                 pc += 4;
                 r
             })
@@ -839,8 +845,15 @@ mod tests {
         assert!(m.add_block(0x2000, &ops(0x2000, &[0x0000_8067])));
         // ecall first: nothing to translate.
         assert!(!m.add_block(0x3000, &ops(0x3000, &[0x0000_0073])));
-        // add, then an fadd.d: translated up to the FP instruction.
-        assert!(m.add_block(0x4000, &ops(0x4000, &[0x00b5_0533, 0x02b5_7553])));
+        // add, fadd.d and frflags (left to the interpreter), then csrr a0, instret (where it
+        // stops).
+        assert!(m.add_block(
+            0x4000,
+            &ops(
+                0x4000,
+                &[0x00b5_0533, 0x02b5_7553, 0x0010_2773, 0xc020_2573]
+            )
+        ));
         let bytes = m.finish();
         wasmparser::Validator::new()
             .validate_all(&bytes)

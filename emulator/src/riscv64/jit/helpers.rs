@@ -2,12 +2,13 @@
 //! of memory accesses, and the operations wasm has no instruction for.
 
 use super::Ctx;
-use crate::riscv64::exec::step;
+use crate::riscv64::exec::{Flow, step};
 use crate::riscv64::{DecodedOp, Hart, Op};
 
 pub(super) type LoadFn = extern "C" fn(*mut Ctx, u64, u32) -> u64;
 pub(super) type StoreFn = extern "C" fn(*mut Ctx, u64, u64, u32);
 pub(super) type AluFn = extern "C" fn(*mut Ctx, u32, u64, u64) -> u64;
+pub(super) type StepFn = extern "C" fn(*mut Ctx, *const DecodedOp, u64) -> u32;
 
 /// Table index of a function (on wasm32 a function pointer is its index in the table).
 pub(super) fn index_of(f: usize) -> u32 {
@@ -79,4 +80,20 @@ pub(super) extern "C" fn alu(ctx: *mut Ctx, op: u32, a: u64, b: u64) -> u64 {
     };
     let _ = step(&mut hart, space, &d, 0, 4);
     hart.x[3]
+}
+
+/// Executes the instruction `op` (at `pc`) in the interpreter, against the hart itself: the
+/// floating-point, atomic and other instructions translations leave to it. The caller has
+/// stored the registers the instruction reads and reloads the one it writes. Returns 0 when
+/// it retired, 2 when it retired and made code stale, 1 when it traps (the interpreter then
+/// executes it again and reports the trap: such instructions act only once they cannot fail).
+pub(super) extern "C" fn step_one(ctx: *mut Ctx, op: *const DecodedOp, pc: u64) -> u32 {
+    // SAFETY: as in `load`; `op` points into the decoded page that owns the translation,
+    // which lives while the translation runs (see `super::codegen`).
+    let (hart, space, d) = unsafe { (&mut *(*ctx).hart, &mut *(*ctx).space, &*op) };
+    match step(hart, space, d, pc, pc + d.len as u64) {
+        Ok(None) => 0,
+        Ok(Some(Flow::Resync(_))) => 2,
+        _ => 1,
+    }
 }

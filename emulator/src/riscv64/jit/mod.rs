@@ -6,7 +6,10 @@
 //! `ctr2wasm_jit.compile` import, against the runtime's own memory and function table, and
 //! appends its functions to the table; from then on, entering the block calls its
 //! translation. A translation keeps guest registers in wasm locals, inlines the TLB hit path,
-//! and loops in place while the block branches back to its own start.
+//! and loops in place while the block branches back to its own start. Where a translation
+//! ends with a jump to a block that is translated too, it tail-calls that block's translation
+//! through a direct-mapped table from guest pc to function ([`JumpEntry`]), so hot code runs
+//! from block to block without returning to the interpreter.
 //!
 //! Translated code never raises a guest fault itself: a TLB miss calls back into the runtime
 //! ([`helpers`]), and when that access fails the block stops *before* the instruction, whose
@@ -69,6 +72,7 @@ pub(super) enum Status {
 #[repr(C)]
 pub(super) struct Ctx {
     x: *mut u64,
+    hart: *mut super::Hart,
     tlb: *const TlbEntry,
     space: *mut AddressSpace,
     /// Set by a helper whose access failed (1) or made code stale (2).
@@ -76,6 +80,26 @@ pub(super) struct Ctx {
     pc: u64,
     instret: u64,
     limit: u64,
+    jumps: *const JumpEntry,
+}
+
+/// One entry of the table from a block's guest pc to the table index of its translation,
+/// which translated code probes when it jumps.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct JumpEntry {
+    /// The block's pc; odd (never a pc) when the entry is free.
+    pc: u64,
+    index: u32,
+}
+
+/// Entries in a jump table (16 bytes each: 256 KiB per address space that translates).
+pub(super) const JUMP_ENTRIES: usize = 1 << 14;
+const NO_PC: u64 = u64::MAX;
+
+/// The jump table slot of `pc`. Translated code computes the same: keep `codegen` in step.
+fn jump_slot(pc: u64) -> usize {
+    ((pc >> 1) ^ (pc >> 15)) as u32 as usize & (JUMP_ENTRIES - 1)
 }
 
 /// Translation state of one address space.
@@ -85,6 +109,8 @@ pub(super) struct Jit {
     /// `instret` when the first block in `queue` was queued.
     queued_at: u64,
     pub(super) threshold: u32,
+    /// Allocated with the first translation.
+    jumps: Option<Box<[JumpEntry; JUMP_ENTRIES]>>,
 }
 
 impl Default for Jit {
@@ -93,6 +119,7 @@ impl Default for Jit {
             queue: Vec::new(),
             queued_at: 0,
             threshold: THRESHOLD.load(Ordering::Relaxed),
+            jumps: None,
         }
     }
 }
@@ -109,6 +136,17 @@ impl Jit {
         }
         self.queue.push(pc);
         self.queue.len() >= BATCH
+    }
+
+    /// Forgets every translation's jump entry; call when decoded pages are dropped, which
+    /// drops their translations.
+    pub(super) fn forget_jumps(&mut self) {
+        if let Some(j) = &mut self.jumps {
+            j.fill(JumpEntry {
+                pc: NO_PC,
+                index: 0,
+            });
+        }
     }
 
     pub(super) fn due(&self, instret: u64) -> bool {
@@ -153,13 +191,26 @@ impl Jit {
             self.threshold = OFF;
         }
         FUNCTIONS.fetch_add(placed.len() as u32, Ordering::Relaxed);
+        let jumps = self.jumps.get_or_insert_with(|| {
+            Box::new(
+                [JumpEntry {
+                    pc: NO_PC,
+                    index: 0,
+                }; JUMP_ENTRIES],
+            )
+        });
         for (i, pc) in placed.into_iter().enumerate() {
-            if let Some(page) = pages.get_mut(pc >> PAGE_SHIFT) {
-                page.jit[slot_of(pc)] = match base {
-                    Some(b) => COMPILED | (b + i as u32),
-                    None => NEVER,
-                };
-            }
+            let Some(page) = pages.get_mut(pc >> PAGE_SHIFT) else {
+                continue;
+            };
+            page.jit[slot_of(pc)] = match base {
+                Some(b) => {
+                    let index = b + i as u32;
+                    jumps[jump_slot(pc)] = JumpEntry { pc, index };
+                    COMPILED | index
+                }
+                None => NEVER,
+            };
         }
     }
 }
@@ -168,16 +219,17 @@ fn slot_of(pc: u64) -> usize {
     ((pc & PAGE_MASK) >> 1) as usize
 }
 
-/// The decoded instructions of the block entered at `pc`, with their addresses.
-fn block_ops(page: &DecodedPage, pc: u64) -> Vec<(u64, super::DecodedOp)> {
+/// The decoded instructions of the block entered at `pc`, with their addresses (guest, and
+/// in the page).
+fn block_ops(page: &DecodedPage, pc: u64) -> Vec<(u64, super::DecodedOp, *const super::DecodedOp)> {
     let base = pc & !PAGE_MASK;
     let slot = slot_of(pc);
     let n = page.ops[slot].block_left as usize;
     let mut ops = Vec::with_capacity(n);
     let mut s = slot;
     for _ in 0..n {
-        let d = page.ops[s % SLOTS];
-        ops.push((base + s as u64 * 2, d));
+        let d = &page.ops[s % SLOTS];
+        ops.push((base + s as u64 * 2, *d, d as *const _));
         s += d.len as usize / 2;
     }
     ops
@@ -190,17 +242,24 @@ pub(super) fn run(
     hart: &mut super::Hart,
     mem: &mut AddressSpace,
     limit: u64,
+    jit: &Jit,
 ) -> (Status, u64) {
+    let hart_ptr: *mut super::Hart = hart;
     let mut ctx = Ctx {
-        x: hart.x.as_mut_ptr(),
+        // SAFETY: `hart_ptr` comes from a live reference.
+        x: unsafe { std::ptr::addr_of_mut!((*hart_ptr).x) } as *mut u64,
+        hart: hart_ptr,
         tlb: mem.tlb.entries_ptr(),
         space: mem,
         failed: 0,
         pc: 0,
         instret: hart.instret,
         limit,
+        jumps: jit.jumps.as_ref().map_or(std::ptr::null(), |j| j.as_ptr()),
     };
     let status = call(index, &mut ctx);
+    // SAFETY: as above; translated code is done with the hart.
+    let hart = unsafe { &mut *hart_ptr };
     hart.instret = ctx.instret;
     let status = match status {
         0 => Status::Next,
