@@ -1,6 +1,7 @@
-//! Differential tests: every guest program runs under `ctr2wasm exec` (the native build, and
-//! with `--wasm` the runtime module in wasmtime) and under qemu-riscv64, in both build
-//! variants, and stdout, stderr and the exit status must match byte for byte.
+//! Differential tests: every guest program runs under `ctr2wasm exec` (the native build; with
+//! `--wasm` the runtime module in wasmtime; and that again translating every block it can to
+//! wasm) and under qemu-riscv64, in both build variants, and stdout, stderr and the exit
+//! status must match byte for byte.
 //!
 //! The reference runs `qemu-riscv64 -0 /bin/NAME ROOT/bin/NAME ARGS` with an environment that
 //! holds only the program's variables, so the guest sees the same argv and envp as under
@@ -194,12 +195,17 @@ fn compare(rootfs: &guest::Rootfs, program: &Program, variant: Variant) -> Resul
     }
 
     let mut reports = Vec::new();
-    for (wasm, side) in [(false, "ctr2wasm exec"), (true, "ctr2wasm exec --wasm")] {
-        let ours = run(
-            ours_command(rootfs, program, variant, wasm),
-            false,
-            OURS_TIMEOUT,
-        )?;
+    for (wasm, jit, side) in [
+        (false, None, "ctr2wasm exec"),
+        (true, None, "ctr2wasm exec --wasm"),
+        // Every block translated to wasm once it has run (see riscv64::jit::set_threshold).
+        (true, Some("1"), "CTR2WASM_JIT=1 ctr2wasm exec --wasm"),
+    ] {
+        let mut command = ours_command(rootfs, program, variant, wasm);
+        if let Some(jit) = jit {
+            command.env("CTR2WASM_JIT", jit);
+        }
+        let ours = run(command, false, OURS_TIMEOUT)?;
         let found = differences(&reference, &ours, "qemu-riscv64", side);
         if !found.is_empty() {
             reports.push(format!(

@@ -182,11 +182,12 @@ pub(super) unsafe fn run_pages(
         let flow = match jit_entry(page, slot, base, hart.instret, jit, &mut to_dispatcher) {
             Some(index) if !interpret_next => match super::jit::run(index, hart, mem, limit, jit) {
                 (Status::Next, pc) => Flow::Jump(pc),
+                // `pc` may be in another page: a translation can chain into other pages'.
+                // If the jump below leaves for the dispatcher instead, the translation runs
+                // again from `pc` next time and hands over again, having retired nothing.
                 (Status::Interpret, pc) => {
                     interpret_next = true;
-                    hart.pc = pc;
-                    slot = ((pc & PAGE_MASK) >> 1) as usize;
-                    continue;
+                    Flow::Jump(pc)
                 }
                 (Status::Resync, pc) => Flow::Resync(pc),
             },

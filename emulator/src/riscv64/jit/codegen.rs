@@ -58,10 +58,7 @@ impl Module {
     /// Adds the block whose instructions are `ops` (address, decoded form), entered at the
     /// first; false when its first instruction cannot be translated.
     pub fn add_block(&mut self, entry: u64, ops: &[Insn]) -> bool {
-        let n = ops
-            .iter()
-            .take_while(|(_, d, _)| translatable(d))
-            .count();
+        let n = ops.iter().take_while(|(_, d, _)| translatable(d)).count();
         if n == 0 {
             return false;
         }
@@ -152,6 +149,16 @@ fn translatable(d: &DecodedOp) -> bool {
     }
 }
 
+/// Whether `op` may write its `rd` (as an x register, or as an f register, which translated
+/// code treats the same).
+fn writes_rd(op: Op) -> bool {
+    use Op::*;
+    !matches!(
+        op,
+        Nop | Sb | Sh | Sw | Sd | Beq | Bne | Blt | Bge | Bltu | Bgeu
+    )
+}
+
 fn mem(offset: usize, align: u32) -> MemArg {
     MemArg {
         offset: offset as u64,
@@ -235,13 +242,18 @@ impl Block<'_> {
     }
 
     fn encode(mut self) -> Function {
+        // Registers used are loaded on entry (a written one too: an early exit stores it);
+        // only those written are stored back.
         let mut used = [false; 32];
+        let mut written = [false; 32];
         for (_, d, _) in &self.ops[..self.translated] {
             for r in [d.rd, d.rs1, d.rs2] {
                 used[(r & 31) as usize] = true;
             }
+            written[(d.rd & 31) as usize] |= writes_rd(d.op);
         }
         used[0] = false;
+        written[0] = false;
         let n = self.ops.len();
 
         self.i(I::LocalGet(CTX));
@@ -283,7 +295,7 @@ impl Block<'_> {
         self.i(I::End);
         self.i(I::End);
 
-        for r in (1..32).filter(|&r| used[r]) {
+        for r in (1..32).filter(|&r| written[r]) {
             self.i(I::LocalGet(XBASE));
             self.i(I::LocalGet(X + r as u32));
             self.i(I::I64Store(mem(r * 8, 3)));

@@ -50,7 +50,9 @@ const OFF: u32 = 0;
 static THRESHOLD: AtomicU32 = AtomicU32::new(DEFAULT_THRESHOLD);
 
 /// Sets the number of entries after which a block is translated for address spaces created
-/// from now on; `None` turns translation off.
+/// from now on; `None` turns translation off. With 1, every block is translated on its own
+/// as soon as it has run once, before it runs again: slow, but it puts nearly all code that
+/// runs twice through the translator, which is what the differential tests want.
 pub fn set_threshold(entries: Option<u32>) {
     let t = entries.map_or(OFF, |n| n.clamp(1, NEVER - 1));
     THRESHOLD.store(t, Ordering::Relaxed);
@@ -135,7 +137,11 @@ impl Jit {
             self.queued_at = instret;
         }
         self.queue.push(pc);
-        self.queue.len() >= BATCH
+        self.queue.len() >= self.batch()
+    }
+
+    fn batch(&self) -> usize {
+        if self.threshold == 1 { 1 } else { BATCH }
     }
 
     /// Forgets every translation's jump entry; call when decoded pages are dropped, which
@@ -151,7 +157,8 @@ impl Jit {
 
     pub(super) fn due(&self, instret: u64) -> bool {
         !self.queue.is_empty()
-            && (self.queue.len() >= BATCH || instret.wrapping_sub(self.queued_at) >= MAX_WAIT)
+            && (self.queue.len() >= self.batch()
+                || instret.wrapping_sub(self.queued_at) >= MAX_WAIT)
     }
 
     /// Translates the queued blocks whose pages are still decoded. Call from the dispatcher,
