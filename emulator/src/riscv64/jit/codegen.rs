@@ -1,12 +1,17 @@
-//! Encodes decoded blocks as wasm functions of type `(ctx: i32) -> i32` (see [`super::Ctx`]).
+//! Encodes regions of decoded blocks as wasm functions of type `(ctx: i32) -> i32` (see
+//! [`super::Ctx`]).
 //!
-//! A function loads the guest registers its block uses into locals, runs the block (as a
-//! `loop` that re-enters while the block branches to its own start and the instruction budget
-//! lasts), stores the registers back and returns a [`super::Status`] code with `ctx.pc` set.
-//! Translation covers the integer instructions, loads, stores and control flow; a block is
-//! translated up to its first instruction of another kind (floating point, atomics, CSRs,
-//! `ecall`, ...), where it hands over to the interpreter. Field offsets and helper indices are
-//! this runtime's own, so a module is only meaningful to the runtime that made it.
+//! A region is a hot block and the blocks it jumps to directly (branch targets and
+//! fall-throughs, in its page, already decoded). Its function loads the guest registers the
+//! region uses into locals, runs its blocks (a `loop` around a `br_table` on the current
+//! block, so moving between them keeps every register in a local; the instruction budget is
+//! checked at each move), stores the registers it wrote and returns a [`super::Status`] code
+//! with `ctx.pc` set, or first tail-calls the translation at that pc if there is one.
+//! Translation covers the integer instructions, loads, stores and control flow natively and
+//! leaves the rest to the interpreter through a helper; a block stops at the first
+//! instruction that must end it (a trap, `fence.i`, a counter CSR), where the interpreter takes
+//! over. Field offsets and helper indices are this runtime's own, so a module is only
+//! meaningful to the runtime that made it.
 
 use super::helpers::{self, ALU_OPS, AluFn, LoadFn, StepFn, StoreFn};
 use super::{Ctx, JUMP_ENTRIES, JumpEntry};
@@ -40,8 +45,10 @@ const STATUS: u32 = 6;
 const ADDR: u32 = 7;
 const ENTRY: u32 = 8;
 const X: u32 = 9;
+/// The region's block being run (an index into its blocks).
+const CUR: u32 = X + 32;
 
-/// A module of translated blocks being built.
+/// A module of translated regions being built.
 pub(super) struct Module {
     code: CodeSection,
     count: u32,
@@ -55,17 +62,16 @@ impl Module {
         }
     }
 
-    /// Adds the block whose instructions are `ops` (address, decoded form), entered at the
-    /// first; false when its first instruction cannot be translated.
-    pub fn add_block(&mut self, entry: u64, ops: &[Insn]) -> bool {
-        let n = ops.iter().take_while(|(_, d, _)| translatable(d)).count();
-        if n == 0 {
+    /// Adds the region whose blocks are `blocks` (entry pc and instructions, the entry
+    /// first); false when the entry's first instruction cannot be translated.
+    pub fn add_region(&mut self, blocks: &[(u64, Vec<Insn>)]) -> bool {
+        if !blocks[0].1.first().is_some_and(|(_, d, _)| translatable(d)) {
             return false;
         }
-        let f = Block {
-            entry,
-            ops,
-            translated: n,
+        let f = Region {
+            blocks,
+            cur: 0,
+            ops: &blocks[0].1,
             f: Function::new([
                 (2, ValType::I32),
                 (3, ValType::I64),
@@ -73,6 +79,7 @@ impl Module {
                 (1, ValType::I64),
                 (1, ValType::I32),
                 (32, ValType::I64),
+                (1, ValType::I32),
             ]),
             depth: 0,
         }
@@ -140,12 +147,32 @@ impl Module {
 /// Whether translated code can execute `d`: everything but what ends a block for the
 /// dispatcher (traps, `fence.i`) and the counter CSRs (which read `instret` mid-block); the
 /// floating-point CSRs (`fflags`, `frm`, `fcsr`) are fine.
-fn translatable(d: &DecodedOp) -> bool {
+pub(super) fn translatable(d: &DecodedOp) -> bool {
     use Op::*;
     match d.op {
         NotDecoded | Illegal | FetchFault | Ecall | Ebreak | FenceI => false,
         Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => matches!(d.imm & 0xfff, 1..=3),
         _ => true,
+    }
+}
+
+/// Where a block continues when it ends with a direct jump, a branch or no control flow at
+/// all (a full block, the end of a page); nothing for a block that ends otherwise.
+pub(super) fn successors(ops: &[Insn]) -> Vec<u64> {
+    use Op::*;
+    if !ops.iter().all(|(_, d, _)| translatable(d)) {
+        return Vec::new();
+    }
+    let Some(&(pc, d, _)) = ops.last() else {
+        return Vec::new();
+    };
+    let next = pc + d.len as u64;
+    let target = pc.wrapping_add(d.imm as u64);
+    match d.op {
+        Beq | Bne | Blt | Bge | Bltu | Bgeu => vec![target, next],
+        Jal => vec![target],
+        Jalr => Vec::new(),
+        _ => vec![next],
     }
 }
 
@@ -168,19 +195,18 @@ fn mem(offset: usize, align: u32) -> MemArg {
     }
 }
 
-/// One block being encoded.
-struct Block<'a> {
-    entry: u64,
+/// One region being encoded.
+struct Region<'a> {
+    blocks: &'a [(u64, Vec<Insn>)],
+    /// The block being encoded, and its instructions.
+    cur: usize,
     ops: &'a [Insn],
-    /// How many of `ops`, from the first, are translated.
-    translated: usize,
     f: Function,
-    /// Structured-control nesting inside the loop body: `br depth` re-enters the loop,
-    /// `br depth + 1` leaves for the epilogue.
+    /// Structured-control nesting inside the current block's code.
     depth: u32,
 }
 
-impl Block<'_> {
+impl Region<'_> {
     fn i(&mut self, ins: I) {
         self.f.instruction(&ins);
     }
@@ -215,8 +241,13 @@ impl Block<'_> {
         self.depth -= 1;
     }
 
-    /// Leaves the block with `pc`, `status`, and `not_retired` of the instructions counted on
-    /// entry to this pass given back.
+    /// The label of the loop that dispatches on `CUR`, from the current code.
+    fn dispatch_label(&self) -> u32 {
+        (self.blocks.len() - 1 - self.cur) as u32 + self.depth
+    }
+
+    /// Leaves the function with `pc`, `status`, and `not_retired` of the instructions counted
+    /// on entry to this block given back.
     fn exit(&mut self, pc: u64, status: i32, not_retired: usize) {
         self.i(I::I64Const(pc as i64));
         self.i(I::LocalSet(PC));
@@ -228,17 +259,23 @@ impl Block<'_> {
             self.i(I::I64Sub);
             self.i(I::LocalSet(INSTRET));
         }
-        self.i(I::Br(self.depth + 1));
+        self.i(I::Br(self.dispatch_label() + 1));
     }
 
-    /// Re-enters the loop when `target` is the block's own start and the budget lasts.
-    fn maybe_loop(&mut self, target: u64) {
-        if target == self.entry {
+    /// Continues at `target`: in the region's block there while the budget lasts, else by
+    /// leaving the function.
+    fn goto(&mut self, target: u64) {
+        if let Some(j) = self.blocks.iter().position(|(pc, _)| *pc == target) {
             self.i(I::LocalGet(INSTRET));
             self.i(I::LocalGet(LIMIT));
             self.i(I::I64LtU);
-            self.i(I::BrIf(self.depth));
+            self.begin(I::If(BlockType::Empty));
+            self.i(I::I32Const(j as i32));
+            self.i(I::LocalSet(CUR));
+            self.i(I::Br(self.dispatch_label()));
+            self.end();
         }
+        self.exit(target, 0, 0);
     }
 
     fn encode(mut self) -> Function {
@@ -246,15 +283,16 @@ impl Block<'_> {
         // only those written are stored back.
         let mut used = [false; 32];
         let mut written = [false; 32];
-        for (_, d, _) in &self.ops[..self.translated] {
-            for r in [d.rd, d.rs1, d.rs2] {
-                used[(r & 31) as usize] = true;
+        for (_, ops) in self.blocks {
+            for (_, d, _) in ops.iter().take_while(|(_, d, _)| translatable(d)) {
+                for r in [d.rd, d.rs1, d.rs2] {
+                    used[(r & 31) as usize] = true;
+                }
+                written[(d.rd & 31) as usize] |= writes_rd(d.op);
             }
-            written[(d.rd & 31) as usize] |= writes_rd(d.op);
         }
         used[0] = false;
         written[0] = false;
-        let n = self.ops.len();
 
         self.i(I::LocalGet(CTX));
         self.i(I::I32Load(mem(offset_of!(Ctx, x), 2)));
@@ -274,23 +312,22 @@ impl Block<'_> {
             self.i(I::LocalSet(X + r as u32));
         }
 
+        // block $exit { loop $dispatch { block^k { br_table } code 0 } code 1 } ... } }
+        let k = self.blocks.len();
         self.i(I::Block(BlockType::Empty));
         self.i(I::Loop(BlockType::Empty));
-        self.i(I::LocalGet(INSTRET));
-        self.i(I::I64Const(n as i64));
-        self.i(I::I64Add);
-        self.i(I::LocalSet(INSTRET));
-        let mut left_block = false;
-        for k in 0..self.translated {
-            let (pc, d, at) = self.ops[k];
-            left_block = self.op(k, pc, &d, at);
+        for _ in 0..k {
+            self.i(I::Block(BlockType::Empty));
         }
-        if !left_block {
-            // The block goes on with an instruction left to the interpreter, or ended
-            // without control flow (a full block, the end of the page).
-            let (pc, d, _) = self.ops[self.translated - 1];
-            let next = pc + d.len as u64;
-            self.exit(next, 0, n - self.translated);
+        self.i(I::LocalGet(CUR));
+        let labels: Vec<u32> = (0..k as u32).collect();
+        self.i(I::BrTable(labels.into(), 0));
+        for cur in 0..k {
+            self.i(I::End);
+            let blocks = self.blocks;
+            self.cur = cur;
+            self.ops = &blocks[cur].1;
+            self.block();
         }
         self.i(I::End);
         self.i(I::End);
@@ -315,6 +352,35 @@ impl Block<'_> {
         self.i(I::I32Const(0));
         self.i(I::End);
         self.f
+    }
+
+    /// Encodes the current block; its code always ends in a branch.
+    fn block(&mut self) {
+        let n = self.ops.len();
+        let translated = self
+            .ops
+            .iter()
+            .take_while(|(_, d, _)| translatable(d))
+            .count();
+        self.i(I::LocalGet(INSTRET));
+        self.i(I::I64Const(n as i64));
+        self.i(I::I64Add);
+        self.i(I::LocalSet(INSTRET));
+        for k in 0..translated {
+            let (pc, d, at) = self.ops[k];
+            if self.op(k, pc, &d, at) {
+                return;
+            }
+        }
+        match self.ops.get(translated) {
+            // The interpreter takes over at an instruction translations leave to it.
+            Some(&(pc, _, _)) => self.exit(pc, 0, n - translated),
+            // The block ended without control flow (a full block, the end of the page).
+            None => {
+                let (pc, d, _) = self.ops[n - 1];
+                self.goto(pc + d.len as u64);
+            }
+        }
     }
 
     /// Tail-calls the translation of the block at `PC` when the jump table has it and the
@@ -381,12 +447,9 @@ impl Block<'_> {
                 });
                 let target = pc.wrapping_add(imm as u64);
                 self.begin(I::If(BlockType::Empty));
-                self.maybe_loop(target);
-                self.i(I::I64Const(target as i64));
-                self.i(I::LocalSet(PC));
+                self.goto(target);
                 self.i(I::Else);
-                self.i(I::I64Const(next as i64));
-                self.i(I::LocalSet(PC));
+                self.goto(next);
                 self.end();
                 return true;
             }
@@ -394,9 +457,7 @@ impl Block<'_> {
                 let target = pc.wrapping_add(imm as u64);
                 self.i(I::I64Const(next as i64));
                 self.set(rd);
-                self.maybe_loop(target);
-                self.i(I::I64Const(target as i64));
-                self.i(I::LocalSet(PC));
+                self.goto(target);
                 return true;
             }
             Jalr => {
@@ -408,6 +469,7 @@ impl Block<'_> {
                 self.i(I::LocalSet(PC));
                 self.i(I::I64Const(next as i64));
                 self.set(rd);
+                self.i(I::Br(self.dispatch_label() + 1));
                 return true;
             }
             op if ALU_OPS.contains(&op) => {
@@ -837,6 +899,10 @@ mod tests {
             .collect()
     }
 
+    fn region(base: u64, words: &[u32]) -> Vec<(u64, Vec<Insn>)> {
+        vec![(base, ops(base, words))]
+    }
+
     #[test]
     fn every_translatable_shape_encodes_a_valid_module() {
         let mut m = Module::new();
@@ -852,20 +918,23 @@ mod tests {
                 0xfeb5_16e3,
             ],
         );
-        assert!(m.add_block(0x1000, &loop_));
+        assert_eq!(successors(&loop_), [0x1000, 0x1018]);
+        // With its fall-through block (add a0,a0,a1; jal x0, -0x1c back to the loop).
+        let after = ops(0x1018, &[0x00b5_0533, 0xfe5f_f06f]);
+        assert_eq!(successors(&after), [0x1000]);
+        assert!(m.add_region(&[(0x1000, loop_), (0x1018, after)]));
         // jalr x0, 0(ra)
-        assert!(m.add_block(0x2000, &ops(0x2000, &[0x0000_8067])));
+        assert!(m.add_region(&region(0x2000, &[0x0000_8067])));
         // ecall first: nothing to translate.
-        assert!(!m.add_block(0x3000, &ops(0x3000, &[0x0000_0073])));
+        assert!(!m.add_region(&region(0x3000, &[0x0000_0073])));
         // add, fadd.d and frflags (left to the interpreter), then csrr a0, instret (where it
         // stops).
-        assert!(m.add_block(
+        let partial = ops(
             0x4000,
-            &ops(
-                0x4000,
-                &[0x00b5_0533, 0x02b5_7553, 0x0010_2773, 0xc020_2573]
-            )
-        ));
+            &[0x00b5_0533, 0x02b5_7553, 0x0010_2773, 0xc020_2573],
+        );
+        assert!(successors(&partial).is_empty());
+        assert!(m.add_region(&[(0x4000, partial)]));
         let bytes = m.finish();
         wasmparser::Validator::new()
             .validate_all(&bytes)

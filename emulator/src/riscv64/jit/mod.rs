@@ -37,6 +37,10 @@ const DEFAULT_THRESHOLD: u32 = 2000;
 /// Blocks translated together into one module: a module has a fixed cost (instantiation,
 /// code memory) of a few hundred microseconds.
 const BATCH: usize = 64;
+/// Most blocks in a region, and most instructions: past these, successors are left out (a
+/// region's code is compiled for each of its entries, so large ones cost compile time).
+const REGION_BLOCKS: usize = 8;
+const REGION_INSNS: usize = 512;
 /// A partial batch is translated anyway once this many instructions have run since its first
 /// block was queued.
 const MAX_WAIT: u64 = 4_000_000;
@@ -169,6 +173,9 @@ impl Jit {
         queue.dedup();
         let mut module = codegen::Module::new();
         let mut placed = Vec::new();
+        // Blocks already inside a region of this batch: the blocks of a loop get hot
+        // together, and the region of the first (lowest) covers the rest.
+        let mut covered = std::collections::HashSet::new();
         for &pc in &queue {
             let slot = slot_of(pc);
             let Some(page) = pages.get_mut(pc >> PAGE_SHIFT) else {
@@ -177,8 +184,15 @@ impl Jit {
             if page.jit[slot] != QUEUED {
                 continue;
             }
-            if module.add_block(pc, &block_ops(page, pc)) {
+            if covered.contains(&pc) {
+                // Counted again: entered from outside often enough, it gets a region too.
+                page.jit[slot] = 0;
+                continue;
+            }
+            let region = region(page, pc);
+            if module.add_region(&region) {
                 placed.push(pc);
+                covered.extend(region.iter().map(|(b, _)| *b));
             } else {
                 page.jit[slot] = NEVER;
             }
@@ -226,9 +240,39 @@ fn slot_of(pc: u64) -> usize {
     ((pc & PAGE_MASK) >> 1) as usize
 }
 
+/// The region entered at `pc`: its block, then breadth-first the blocks it jumps to directly
+/// that are in the same page (whose translations drop with it) and already decoded.
+fn region(page: &DecodedPage, pc: u64) -> Vec<(u64, Vec<codegen::Insn>)> {
+    let mut blocks = vec![(pc, block_ops(page, pc))];
+    let mut insns = blocks[0].1.len();
+    let mut i = 0;
+    while i < blocks.len() {
+        for next in codegen::successors(&blocks[i].1) {
+            if blocks.len() >= REGION_BLOCKS {
+                return blocks;
+            }
+            let slot = slot_of(next);
+            if next >> PAGE_SHIFT != pc >> PAGE_SHIFT
+                || blocks.iter().any(|(b, _)| *b == next)
+                || !codegen::translatable(&page.ops[slot])
+            {
+                continue;
+            }
+            let ops = block_ops(page, next);
+            if insns + ops.len() > REGION_INSNS {
+                continue;
+            }
+            insns += ops.len();
+            blocks.push((next, ops));
+        }
+        i += 1;
+    }
+    blocks
+}
+
 /// The decoded instructions of the block entered at `pc`, with their addresses (guest, and
 /// in the page).
-fn block_ops(page: &DecodedPage, pc: u64) -> Vec<(u64, super::DecodedOp, *const super::DecodedOp)> {
+fn block_ops(page: &DecodedPage, pc: u64) -> Vec<codegen::Insn> {
     let base = pc & !PAGE_MASK;
     let slot = slot_of(pc);
     let n = page.ops[slot].block_left as usize;
