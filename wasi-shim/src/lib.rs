@@ -131,8 +131,9 @@ impl Config {
     /// translate a block after N entries; unset, the emulator's default.
     #[cfg(feature = "jit")]
     pub fn jit_from_env() -> Result<(), RunError> {
-        let Ok(v) = std::env::var("CTR2WASM_JIT") else {
-            return Ok(());
+        let v = match std::env::var("CTR2WASM_JIT") {
+            Ok(v) if !v.is_empty() => v,
+            _ => return Ok(()),
         };
         let threshold = match v.as_str() {
             "off" => None,

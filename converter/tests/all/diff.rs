@@ -101,6 +101,7 @@ differential_tests! {
     futex_threads,
     fp_round,
     getrandom,
+    hot_loops,
     int128,
     int_edge,
     libm,
