@@ -40,6 +40,10 @@ pub enum Wasm<'a> {
 /// Runs `wasm` to completion and returns the exit status it asked for.
 pub fn run(wasm: Wasm, inv: &Invocation) -> Result<i32> {
     let mut config = Config::new();
+    // `perf record` can then name the runtime's functions and each translation's.
+    if std::env::var_os("CTR2WASM_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     // A missing or unreadable cache only costs compile time.
     if let Ok(cache) = Cache::from_file(None) {
         config.cache(Some(cache));
