@@ -512,18 +512,7 @@ impl Region<'_> {
             type_index: STEP_TYPE,
             table_index: 0,
         });
-        self.i(I::LocalTee(STATUS));
-        self.begin(I::If(BlockType::Empty));
-        self.i(I::LocalGet(STATUS));
-        self.i(I::I32Const(2));
-        self.i(I::I32Eq);
-        self.begin(I::If(BlockType::Empty));
-        let n = self.ops.len();
-        self.exit(pc + d.len as u64, 2, n - k - 1);
-        self.i(I::Else);
-        self.exit(pc, 1, n - k);
-        self.end();
-        self.end();
+        self.leave_on_status(k, pc, d.len);
         let rd = d.rd & 31;
         if rd != 0 {
             self.i(I::LocalGet(XBASE));
@@ -863,18 +852,24 @@ impl Region<'_> {
         });
         self.i(I::LocalGet(CTX));
         self.i(I::I32Load(mem(offset_of!(Ctx, failed), 2)));
+        self.leave_on_status(k, pc, d.len);
+        self.end();
+    }
+
+    /// Pops the outcome of a helper that executed instruction `k` (at `pc`, `len` bytes): 0
+    /// goes on; 1 leaves for the interpreter to execute it (it did not retire); 2 leaves
+    /// after it, through the dispatcher (it retired, and wrote into decoded code).
+    fn leave_on_status(&mut self, k: usize, pc: u64, len: u8) {
+        let n = self.ops.len();
         self.i(I::LocalTee(STATUS));
         self.begin(I::If(BlockType::Empty));
         self.i(I::LocalGet(STATUS));
         self.i(I::I32Const(2));
         self.i(I::I32Eq);
         self.begin(I::If(BlockType::Empty));
-        // Stored, into decoded code: continue after it through the dispatcher.
-        let n = self.ops.len();
-        self.exit(pc + d.len as u64, 2, n - k - 1);
+        self.exit(pc + len as u64, 2, n - k - 1);
         self.i(I::Else);
         self.exit(pc, 1, n - k);
-        self.end();
         self.end();
         self.end();
     }
