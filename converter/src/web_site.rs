@@ -15,8 +15,12 @@ static FILES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/web_files.r
 pub const MODULE_NAME: &str = "module.wasm";
 
 /// Writes the site into `dir` (created if missing; files of the same names are replaced):
-/// the page with `title` as its title, and `module`.
+/// the page with `title` as its title, and `module` — behind the runtime's JIT build, whose
+/// `ctr2wasm_jit.compile` import the page's worker provides (a module that is not a
+/// converted image goes as it is).
 pub fn write(dir: &Path, module: &[u8], title: &str) -> Result<()> {
+    let rebased = crate::module::rebase(crate::wasm::RUNTIME_JIT_WASM, module).ok();
+    let module = rebased.as_deref().unwrap_or(module);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, bytes) in FILES {
         let page;

@@ -26,7 +26,7 @@ const DEV_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const $ = (id) => document.getElementById(id);
 
 /** What the page is doing, for people (the status bar) and for tests (window.ctr2wasm). */
-const state = { phase: "loading", mode: null, status: null, error: null, term: null };
+const state = { phase: "loading", mode: null, status: null, error: null, term: null, translated: 0, refused: null };
 window.ctr2wasm = state;
 
 function setStatus(text, kind = "") {
@@ -190,6 +190,10 @@ async function main() {
       setStatus(`exited with status ${msg.status}`, msg.status === 0 ? "ok" : "error");
       term.options.cursorBlink = false;
       worker.terminate();
+    } else if (msg.type === "translated") {
+      // Hot guest code compiled to wasm (the runtime's JIT build).
+      state.translated += msg.functions;
+      if (msg.refused) state.refused = msg.refused;
     } else if (msg.type === "error") {
       fail(`the module failed: ${msg.message}`);
       worker.terminate();

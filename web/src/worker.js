@@ -193,6 +193,30 @@ function suspendingImports(base, memory) {
   };
 }
 
+/**
+ * ctr2wasm_jit.compile(ptr, len): the runtime's JIT build hands over a small module of
+ * translated guest code (it imports env.memory and env.table, and exports its functions as
+ * "0", "1", ...). Compile it, link it to the runtime's memory and function table, append its
+ * functions to the table and return the index of the first; -1 makes the runtime stop
+ * translating and interpret (a browser without tail calls, say).
+ */
+function compileTranslation(exports, ptr, len) {
+  try {
+    const { memory, __indirect_function_table: table } = exports;
+    const bytes = new Uint8Array(memory.buffer, ptr, len).slice();
+    const made = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory, table } });
+    const fns = [];
+    for (let i = 0; made.exports[i] !== undefined; i++) fns.push(made.exports[i]);
+    const base = table.grow(fns.length);
+    fns.forEach((f, i) => table.set(base + i, f));
+    self.postMessage({ type: "translated", functions: fns.length });
+    return base;
+  } catch (err) {
+    self.postMessage({ type: "translated", functions: 0, refused: String(err) });
+    return -1;
+  }
+}
+
 async function start({ module, args, env, stdin: sab, rootfs }) {
   stdin = sab ? new SharedStdin(sab) : new MessageStdin();
   const fds = [new TerminalIn(0), new TerminalOut(1), new TerminalOut(2)];
@@ -205,6 +229,7 @@ async function start({ module, args, env, stdin: sab, rootfs }) {
     : suspendingImports(w.wasiImport, memory);
   instance = await WebAssembly.instantiate(module, {
     wasi_snapshot_preview1: { ...w.wasiImport, ...ours },
+    ctr2wasm_jit: { compile: (ptr, len) => compileTranslation(instance.exports, ptr, len) },
   });
   w.inst = instance;
   let status = 0;

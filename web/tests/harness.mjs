@@ -185,6 +185,13 @@ export async function shellScenario(page, browser, { isolated, mode }) {
 
   assert.deepEqual(await run(page, "echo hello | tr a-z A-Z"), ["HELLO"]);
   lap("pipe");
+  // A loop hot enough that the runtime translates bash's code to wasm, which the worker
+  // compiles and links (the JIT build's ctr2wasm_jit.compile).
+  assert.deepEqual(await run(page, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo $i"), ["20000"]);
+  const jit = await page.evaluate(() => ({ translated: window.ctr2wasm.translated, refused: window.ctr2wasm.refused }));
+  assert.equal(jit.refused, null);
+  assert.ok(jit.translated > 0, `no code was translated: ${JSON.stringify(jit)}`);
+  lap("hot loop");
   if (PYTHON) {
     assert.deepEqual(await run(page, "python3 -c 'print(6*7)'"), ["42"]);
     lap("python3");

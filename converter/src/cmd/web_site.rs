@@ -24,7 +24,7 @@ pub struct WebSiteArgs {
 pub fn run(args: WebSiteArgs) -> Result<()> {
     let (module, dir, default_title) = match (args.runtime, args.paths.as_slice()) {
         (true, [dir]) => (
-            wasm::RUNTIME_WASM.to_vec(),
+            wasm::RUNTIME_JIT_WASM.to_vec(),
             dir,
             "ctr2wasm runtime".to_string(),
         ),
