@@ -16,7 +16,7 @@
 use super::helpers::{self, ALU_OPS, AluFn, LoadFn, StepFn, StoreFn};
 use super::{Ctx, JUMP_ENTRIES, JumpEntry};
 use crate::mmu::{PAGE_MASK, PAGE_SHIFT, TLB_ENTRIES, TlbEntry};
-use crate::riscv64::{DecodedOp, Op};
+use crate::riscv64::{DecodedOp, Hart, Op};
 use std::mem::{offset_of, size_of};
 use wasm_encoder::{
     BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
@@ -36,7 +36,8 @@ pub(super) type Insn = (u64, DecodedOp, *const DecodedOp);
 
 // Locals: the parameter, then the fixed ones, then one per guest register (x0's is unused).
 const CTX: u32 = 0;
-const XBASE: u32 = 1;
+/// The `Hart`, whose `x` holds the guest registers between translations.
+const HART: u32 = 1;
 const TLB: u32 = 2;
 const INSTRET: u32 = 3;
 const LIMIT: u32 = 4;
@@ -231,6 +232,24 @@ impl Region<'_> {
         }
     }
 
+    /// Stores guest register `r` (not x0) from its local into the hart.
+    fn spill(&mut self, r: u8) {
+        self.i(I::LocalGet(HART));
+        self.i(I::LocalGet(X + r as u32));
+        self.i(I::I64Store(Self::reg_in_hart(r)));
+    }
+
+    /// Loads guest register `r` (not x0) from the hart into its local.
+    fn reload(&mut self, r: u8) {
+        self.i(I::LocalGet(HART));
+        self.i(I::I64Load(Self::reg_in_hart(r)));
+        self.i(I::LocalSet(X + r as u32));
+    }
+
+    fn reg_in_hart(r: u8) -> MemArg {
+        mem(offset_of!(Hart, x) + r as usize * 8, 3)
+    }
+
     fn begin(&mut self, ins: I) {
         self.i(ins);
         self.depth += 1;
@@ -295,8 +314,8 @@ impl Region<'_> {
         written[0] = false;
 
         self.i(I::LocalGet(CTX));
-        self.i(I::I32Load(mem(offset_of!(Ctx, x), 2)));
-        self.i(I::LocalSet(XBASE));
+        self.i(I::I32Load(mem(offset_of!(Ctx, hart), 2)));
+        self.i(I::LocalSet(HART));
         self.i(I::LocalGet(CTX));
         self.i(I::I32Load(mem(offset_of!(Ctx, tlb), 2)));
         self.i(I::LocalSet(TLB));
@@ -307,9 +326,7 @@ impl Region<'_> {
         self.i(I::I64Load(mem(offset_of!(Ctx, limit), 3)));
         self.i(I::LocalSet(LIMIT));
         for r in (1..32).filter(|&r| used[r]) {
-            self.i(I::LocalGet(XBASE));
-            self.i(I::I64Load(mem(r * 8, 3)));
-            self.i(I::LocalSet(X + r as u32));
+            self.reload(r as u8);
         }
 
         // block $exit { loop $dispatch { block^k { br_table } code 0 } code 1 } ... } }
@@ -333,9 +350,7 @@ impl Region<'_> {
         self.i(I::End);
 
         for r in (1..32).filter(|&r| written[r]) {
-            self.i(I::LocalGet(XBASE));
-            self.i(I::LocalGet(X + r as u32));
-            self.i(I::I64Store(mem(r * 8, 3)));
+            self.spill(r as u8);
         }
         self.i(I::LocalGet(CTX));
         self.i(I::LocalGet(PC));
@@ -498,9 +513,7 @@ impl Region<'_> {
     fn step_one(&mut self, k: usize, pc: u64, d: &DecodedOp, at: *const DecodedOp) {
         let regs = [d.rs1 & 31, d.rs2 & 31, d.rd & 31];
         for r in regs.into_iter().filter(|&r| r != 0) {
-            self.i(I::LocalGet(XBASE));
-            self.i(I::LocalGet(X + r as u32));
-            self.i(I::I64Store(mem(r as usize * 8, 3)));
+            self.spill(r);
         }
         self.i(I::LocalGet(CTX));
         self.i(I::I32Const(at as usize as i32));
@@ -513,11 +526,8 @@ impl Region<'_> {
             table_index: 0,
         });
         self.leave_on_status(k, pc, d.len);
-        let rd = d.rd & 31;
-        if rd != 0 {
-            self.i(I::LocalGet(XBASE));
-            self.i(I::I64Load(mem(rd as usize * 8, 3)));
-            self.i(I::LocalSet(X + rd as u32));
+        if d.rd & 31 != 0 {
+            self.reload(d.rd & 31);
         }
     }
 

@@ -5,11 +5,12 @@
 //! one small wasm module ([`codegen`]). The embedder compiles that module through the
 //! `ctr2wasm_jit.compile` import, against the runtime's own memory and function table, and
 //! appends its functions to the table; from then on, entering the block calls its
-//! translation. A translation keeps guest registers in wasm locals, inlines the TLB hit path,
-//! and loops in place while the block branches back to its own start. Where a translation
-//! ends with a jump to a block that is translated too, it tail-calls that block's translation
-//! through a direct-mapped table from guest pc to function ([`JumpEntry`]), so hot code runs
-//! from block to block without returning to the interpreter.
+//! translation, which covers the block and the blocks it jumps to directly in its page (a
+//! region). A translation keeps guest registers in wasm locals, inlines the TLB hit path, and
+//! moves between its blocks without leaving. Where it ends with a jump to a block that is
+//! translated too, it tail-calls that block's translation through a direct-mapped table from
+//! guest pc to function ([`JumpEntry`]), so hot code runs from translation to translation
+//! without returning to the interpreter.
 //!
 //! Translated code never raises a guest fault itself: a TLB miss calls back into the runtime
 //! ([`helpers`]), and when that access fails the block stops *before* the instruction, whose
@@ -77,7 +78,6 @@ pub(super) enum Status {
 /// [`codegen`] reads the fields by their offsets.
 #[repr(C)]
 pub(super) struct Ctx {
-    x: *mut u64,
     hart: *mut super::Hart,
     tlb: *const TlbEntry,
     space: *mut AddressSpace,
@@ -101,7 +101,10 @@ pub(super) struct JumpEntry {
 
 /// Entries in a jump table (16 bytes each: 256 KiB per address space that translates).
 pub(super) const JUMP_ENTRIES: usize = 1 << 14;
-const NO_PC: u64 = u64::MAX;
+const FREE: JumpEntry = JumpEntry {
+    pc: u64::MAX,
+    index: 0,
+};
 
 /// The jump table slot of `pc`. Translated code computes the same: keep `codegen` in step.
 fn jump_slot(pc: u64) -> usize {
@@ -152,10 +155,7 @@ impl Jit {
     /// drops their translations.
     pub(super) fn forget_jumps(&mut self) {
         if let Some(j) = &mut self.jumps {
-            j.fill(JumpEntry {
-                pc: NO_PC,
-                index: 0,
-            });
+            j.fill(FREE);
         }
     }
 
@@ -197,8 +197,8 @@ impl Jit {
                 page.jit[slot] = NEVER;
             }
         }
+        queue.clear();
         self.queue = queue;
-        self.queue.clear();
         if placed.is_empty() {
             return;
         }
@@ -207,19 +207,16 @@ impl Jit {
         } else {
             None
         };
-        if base.is_none() {
+        match base {
+            Some(_) => {
+                FUNCTIONS.fetch_add(placed.len() as u32, Ordering::Relaxed);
+            }
             // No embedder support, or a full table: interpret from now on.
-            self.threshold = OFF;
+            None => self.threshold = OFF,
         }
-        FUNCTIONS.fetch_add(placed.len() as u32, Ordering::Relaxed);
-        let jumps = self.jumps.get_or_insert_with(|| {
-            Box::new(
-                [JumpEntry {
-                    pc: NO_PC,
-                    index: 0,
-                }; JUMP_ENTRIES],
-            )
-        });
+        let jumps = self
+            .jumps
+            .get_or_insert_with(|| Box::new([FREE; JUMP_ENTRIES]));
         for (i, pc) in placed.into_iter().enumerate() {
             let Some(page) = pages.get_mut(pc >> PAGE_SHIFT) else {
                 continue;
@@ -297,8 +294,6 @@ pub(super) fn run(
 ) -> (Status, u64) {
     let hart_ptr: *mut super::Hart = hart;
     let mut ctx = Ctx {
-        // SAFETY: `hart_ptr` comes from a live reference.
-        x: unsafe { std::ptr::addr_of_mut!((*hart_ptr).x) } as *mut u64,
         hart: hart_ptr,
         tlb: mem.tlb.entries_ptr(),
         space: mem,
@@ -309,7 +304,7 @@ pub(super) fn run(
         jumps: jit.jumps.as_ref().map_or(std::ptr::null(), |j| j.as_ptr()),
     };
     let status = call(index, &mut ctx);
-    // SAFETY: as above; translated code is done with the hart.
+    // SAFETY: `hart_ptr` comes from a live reference; translated code is done with it.
     let hart = unsafe { &mut *hart_ptr };
     hart.instret = ctx.instret;
     let status = match status {
