@@ -9,9 +9,8 @@
 use crate::abi::Errno;
 use crate::abi::fs::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, Stat, StatTime};
 use std::ffi::OsStr;
-use std::fs::{Metadata, OpenOptions};
+use std::fs::Metadata;
 use std::io::{self, ErrorKind};
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[cfg(unix)]
@@ -249,6 +248,117 @@ fn host_specific(meta: &Metadata, st: &mut Stat) {
     };
 }
 
+/// What `fstat`/`fstatat` said of a host file, kept as the host's `struct stat`: host
+/// directory mounts look files up with the `*at` calls, which std does not wrap.
+#[derive(Clone, Copy)]
+pub struct HostStat(libc::stat);
+
+impl HostStat {
+    pub fn from_raw(st: libc::stat) -> HostStat {
+        HostStat(st)
+    }
+
+    fn file_type(&self) -> libc::mode_t {
+        self.0.st_mode & libc::S_IFMT
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == libc::S_IFDIR
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.file_type() == libc::S_IFLNK
+    }
+
+    /// A regular file (not a device, FIFO or socket).
+    pub fn is_file(&self) -> bool {
+        self.file_type() == libc::S_IFREG
+    }
+
+    pub fn len(&self) -> u64 {
+        u64::try_from(self.0.st_size).unwrap_or(0)
+    }
+
+    /// True if anyone may execute the file; on WASI, which has no permission bits, any
+    /// regular file may be tried and the ELF check decides.
+    pub fn is_executable(&self) -> bool {
+        if cfg!(target_os = "wasi") {
+            self.is_file()
+        } else {
+            #[allow(clippy::unnecessary_cast)]
+            let mode = self.0.st_mode as u32;
+            mode & 0o111 != 0
+        }
+    }
+
+    /// `struct stat` as [`stat_of`] makes it from std's metadata, so a host file shows the
+    /// same whichever way it was looked at.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    pub fn stat(&self, ino_hint: u64) -> Stat {
+        use crate::abi::fs::{S_IFBLK, S_IFIFO, S_IFSOCK};
+        let st = &self.0;
+        let mode = match self.file_type() {
+            libc::S_IFDIR => S_IFDIR,
+            libc::S_IFLNK => S_IFLNK,
+            libc::S_IFREG => S_IFREG,
+            libc::S_IFBLK => S_IFBLK,
+            libc::S_IFIFO => S_IFIFO,
+            libc::S_IFSOCK => S_IFSOCK,
+            // WASI reports some files as "unknown"; a character device is the closest.
+            _ => S_IFCHR,
+        };
+        let size = i64::try_from(self.len()).unwrap_or(i64::MAX);
+        let time = |sec: i64, nsec: i64| StatTime {
+            sec,
+            nsec: u64::try_from(nsec).unwrap_or(0),
+        };
+        #[cfg(target_os = "wasi")]
+        let (atime, mtime) = (
+            time(st.st_atim.tv_sec, st.st_atim.tv_nsec as i64),
+            time(st.st_mtim.tv_sec, st.st_mtim.tv_nsec as i64),
+        );
+        #[cfg(not(target_os = "wasi"))]
+        let (atime, mtime) = (
+            time(st.st_atime as i64, st.st_atime_nsec as i64),
+            time(st.st_mtime as i64, st.st_mtime_nsec as i64),
+        );
+        let mut out = Stat {
+            dev: ROOTFS_DEV,
+            ino: ino_hint,
+            mode,
+            nlink: if self.is_dir() { 2 } else { 1 },
+            size,
+            blksize: 4096,
+            blocks: (size + 511) / 512,
+            atime,
+            mtime,
+            ctime: mtime,
+            ..Stat::default()
+        };
+        #[cfg(not(target_os = "wasi"))]
+        {
+            out.ino = st.st_ino as u64;
+            out.mode |= u32::from(st.st_mode) & 0o7777;
+            out.nlink = u32::try_from(st.st_nlink).unwrap_or(u32::MAX);
+            out.blocks = st.st_blocks as i64;
+            out.blksize = i32::try_from(st.st_blksize).unwrap_or(4096);
+            out.ctime = time(st.st_ctime as i64, st.st_ctime_nsec as i64);
+        }
+        // As from std's metadata there (see `host_specific`): made-up permission bits.
+        #[cfg(target_os = "wasi")]
+        {
+            out.mode |= if self.is_dir() {
+                0o755
+            } else if self.is_symlink() {
+                0o777
+            } else {
+                0o644
+            };
+        }
+        out
+    }
+}
+
 /// True if anyone may execute the file (`X_OK` for root needs one execute bit).
 pub fn is_executable(meta: &Metadata) -> bool {
     #[cfg(unix)]
@@ -260,144 +370,6 @@ pub fn is_executable(meta: &Metadata) -> bool {
     {
         // No permission bits on WASI: any regular file may be tried, the ELF check decides.
         meta.is_file()
-    }
-}
-
-/// Makes `opts` refuse a final symlink (`O_NOFOLLOW`) where the host allows; the walk has
-/// resolved every symlink already, so one here is a host-side race. WASI's std offers no such
-/// flag, and the preopen's sandbox keeps the host inside its directory anyway.
-pub fn no_follow(opts: &mut OpenOptions) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NOFOLLOW);
-    }
-    #[cfg(not(unix))]
-    let _ = opts;
-}
-
-/// Gives a file that `opts` creates the permission bits `mode` (less the host's umask) where
-/// the host keeps them; WASI has none.
-pub fn create_mode(opts: &mut OpenOptions, mode: u32) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode & 0o7777);
-    }
-    #[cfg(not(unix))]
-    let _ = (opts, mode);
-}
-
-/// `mkdir` with permission bits `mode` where the host keeps them.
-pub fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().mode(mode & 0o7777).create(path)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = mode;
-        std::fs::create_dir(path)
-    }
-}
-
-/// A symlink at `link` whose target is the bytes `target`, stored as given. wasmtime refuses
-/// absolute targets (`EPERM`): its sandbox never lets a symlink name a path outside the
-/// preopen.
-pub fn symlink(target: &[u8], link: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::symlink(os_str(target), link)
-    }
-    #[cfg(not(unix))]
-    {
-        // The one stable way to make a symlink in WASI's std (`symlink_path` is unstable).
-        #[allow(deprecated)]
-        std::fs::soft_link(os_str(target), link)
-    }
-}
-
-/// `chmod` of a host file (not following a symlink: the walk resolved it). WASI preview 1
-/// has no call that sets permission bits, so there the change is accepted and has no effect,
-/// as on a file system without them (vfat mounted `quiet`); `stat` keeps showing the modes
-/// [`stat_of`] makes up.
-pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, mode);
-        Ok(())
-    }
-}
-
-/// Sets a host file's access and modification times (`None` leaves one as it is), on a
-/// symlink itself when `path` is one. WASI's std can only set times through an open file,
-/// which follows symlinks, so a symlink's own times cannot be set there (`EOPNOTSUPP`).
-pub fn set_times(
-    path: &Path,
-    is_symlink: bool,
-    atime: Option<StatTime>,
-    mtime: Option<StatTime>,
-) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let _ = is_symlink;
-        let spec = |t: Option<StatTime>| match t {
-            Some(t) => libc::timespec {
-                tv_sec: t.sec,
-                // Below 10^9: the syscall checked it.
-                tv_nsec: t.nsec as libc::c_long,
-            },
-            None => libc::timespec {
-                tv_sec: 0,
-                tv_nsec: libc::UTIME_OMIT,
-            },
-        };
-        let times = [spec(atime), spec(mtime)];
-        let cpath = std::ffi::CString::new(path.as_os_str().as_bytes())?;
-        // SAFETY: `cpath` is a NUL-terminated path and `times` an array of two timespecs, as
-        // utimensat(2) reads them.
-        let rc = unsafe {
-            libc::utimensat(
-                libc::AT_FDCWD,
-                cpath.as_ptr(),
-                times.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if is_symlink {
-            return Err(io::Error::from(ErrorKind::Unsupported));
-        }
-        let system_time = |t: StatTime| {
-            let d = std::time::Duration::new(t.sec.unsigned_abs(), t.nsec as u32);
-            if t.sec >= 0 {
-                UNIX_EPOCH.checked_add(d)
-            } else {
-                UNIX_EPOCH.checked_sub(d)
-            }
-            .ok_or_else(|| io::Error::from(ErrorKind::InvalidInput))
-        };
-        let mut times = std::fs::FileTimes::new();
-        if let Some(a) = atime {
-            times = times.set_accessed(system_time(a)?);
-        }
-        if let Some(m) = mtime {
-            times = times.set_modified(system_time(m)?);
-        }
-        std::fs::File::open(path)?.set_times(times)
     }
 }
 

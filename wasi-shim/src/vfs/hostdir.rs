@@ -3,47 +3,62 @@
 //! no upper layer and no copy-up, so the guest's writes reach the host.
 //!
 //! Invariants:
-//! - Only the path walk ([`super::path`]) finds files here, one component at a time: a host
-//!   path is the mount's host directory joined with components the walk has already checked
-//!   (each a directory, none a symlink). Symlinks inside a mount are read and resolved by the
-//!   walk against the guest root, and `..` at a mount's root leads to the mount point's parent,
-//!   so nothing below a mount names a host file outside its host directory.
-//! - Host access is `std::fs` in both builds. Natively a mount's host path is the directory
-//!   itself; on WASI it is the preopen's name, which wasi-libc maps onto the preopened
-//!   directory (longest prefix), so the same code serves both.
+//! - Only the path walk ([`super::path`]) finds files here, one component at a time; a host
+//!   file is named by its mount and the components below the mount's root, never by a host
+//!   path. Symlinks inside a mount are read and resolved by the walk against the guest root,
+//!   and `..` at a mount's root leads to the mount point's parent.
+//! - Every host call goes through [`super::beneath`]: from the mount's root handle, opened
+//!   once at mount time, each directory on the way is opened relative to its parent with
+//!   `O_NOFOLLOW`, and the operation itself is the `*at` call on the last directory's handle
+//!   with the last name, not following a symlink there either. So a directory the host (or a
+//!   second runtime sharing the directory) swaps for a symlink between the walk's look and
+//!   the operation is never followed out of the mount: the operation fails instead. The same
+//!   code serves both builds: natively a mount's root is the host directory itself, on WASI
+//!   the preopen's name, which wasi-libc opens relative to the preopened directory.
 //! - A mount is a file system of its own: its files have the mount's device number, `rename`
 //!   and `link` across its boundary fail with `EXDEV`, and its root (the mount point) cannot
 //!   be removed or renamed (`EBUSY`), nor can a directory of the overlay holding one move.
 //! - Owners are not mapped: every host file shows as root's (as rootfs files do), a `chown`
 //!   to root changes nothing and succeeds, any other owner is `EPERM`, as on a file system
 //!   that squashes ownership. `chmod` reaches the host natively; WASI preview 1 has no call
-//!   for permission bits, so there it succeeds without effect (see [`host::set_mode`]).
+//!   for permission bits, so there it succeeds without effect (see [`beneath::chmod_at`]).
 //!
-//! Between the walk's check and the host call a host process could swap a checked directory
-//! for a symlink; natively the final component is opened with `O_NOFOLLOW`, and on WASI the
-//! preopen's own sandbox keeps every host call inside the host directory.
+//! How far this holds depends on the WASI host: wasmtime resolves each `path_*` call beneath
+//! the descriptor it is given, while node's `node:wasi` (uvwasi) turns every descriptor back
+//! into a host path string and opens that, following symlinks, so under node a host process
+//! swapping directories can still redirect a call (see the README).
 
+use super::beneath::{self, Dir, Name};
 use super::overlay::{DirEntry, dtype_of_mode};
 use super::path::Follow;
 use super::procfs::ProcSelf;
 use super::{GuestPathBuf, Vfs, ino_of};
 use crate::abi::Errno;
 use crate::abi::fs::{O_ACCMODE, O_RDWR, O_TRUNC, O_WRONLY, S_IFDIR, Stat, StatTime, makedev};
-use crate::host;
+use crate::host::{self, HostStat};
 use crate::loader::exec::describe;
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 /// The first mount's minor device number (`0:48`, after the root's `0:47`); each further
 /// mount takes the next.
 const FIRST_MINOR: u32 = 48;
 
+/// A mounted host directory's root, held open for the whole run.
+struct Root {
+    fd: OwnedFd,
+    /// As given at mount time (the preopen's name on WASI): for messages only.
+    host: PathBuf,
+}
+
 /// A host directory mounted at a guest path.
 struct Mount {
     /// The mount point, as the walk resolved it when mounting (no symlinks, no `..`).
     guest: GuestPathBuf,
-    host: PathBuf,
+    root: Rc<Root>,
 }
 
 /// The mounted host directories, in mount order (a later mount at the same point wins).
@@ -52,25 +67,35 @@ pub struct Mounts(Vec<Mount>);
 
 /// Where a guest path lies on the host: a name that need not exist yet (a file to create,
 /// the target of a rename).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HostPath {
     /// The mount's index in [`Mounts`].
     mount: usize,
-    /// The mount's root: the host directory itself.
-    root: bool,
-    path: PathBuf,
+    root: Rc<Root>,
+    /// The components below the mount's root; none for the root itself.
+    names: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for HostPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.root.host.display())?;
+        for n in &self.names {
+            write!(f, "/{}", String::from_utf8_lossy(n))?;
+        }
+        Ok(())
+    }
 }
 
 /// A file of a mounted host directory, as the walk found it.
 #[derive(Clone)]
 pub struct HostNode {
     at: HostPath,
-    meta: Metadata,
+    meta: HostStat,
 }
 
 impl std::fmt::Debug for HostNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Host({})", self.at.path.display())
+        write!(f, "Host({:?})", self.at)
     }
 }
 
@@ -122,7 +147,7 @@ fn escape_mount_field(s: &[u8]) -> String {
 
 impl Mounts {
     /// The mount holding the guest path `components` (the longest mount point that is a
-    /// prefix of it; the later one of equals), and the host path it names there.
+    /// prefix of it; the later one of equals), and the host name it has there.
     fn find<C: AsRef<[u8]>>(&self, components: &[C]) -> Option<HostPath> {
         let mut best: Option<(usize, usize)> = None;
         for (i, m) in self.0.iter().enumerate() {
@@ -137,14 +162,13 @@ impl Mounts {
             }
         }
         let (mount, depth) = best?;
-        let mut path = self.0[mount].host.clone();
-        for c in &components[depth..] {
-            path.push(host::os_str(c.as_ref()));
-        }
         Some(HostPath {
             mount,
-            root: depth == components.len(),
-            path,
+            root: self.0[mount].root.clone(),
+            names: components[depth..]
+                .iter()
+                .map(|c| c.as_ref().to_vec())
+                .collect(),
         })
     }
 
@@ -155,10 +179,10 @@ impl Mounts {
     }
 
     /// The walk's look-up: `None` when `components` is in no mount, else the host file there
-    /// (`Ok(None)` when it does not exist). Every prefix is a directory the walk checked.
+    /// (`Ok(None)` when it does not exist, or a directory on the way no longer does).
     pub fn lookup(&self, components: &[Vec<u8>]) -> Option<Result<Option<HostNode>, Errno>> {
         let at = self.find(components)?;
-        Some(crate::host::lstat_if_exists(&at.path).map(|m| m.map(|meta| HostNode { at, meta })))
+        Some(at.lstat().map(|m| m.map(|meta| HostNode { at, meta })))
     }
 
     /// True when a mount point lies strictly below the directory `dir`.
@@ -214,27 +238,31 @@ impl Mounts {
     pub fn rename(&self, old: &GuestPathBuf, new: &GuestPathBuf) -> Option<Result<(), Errno>> {
         let (from, to) = match (self.path_of(old), self.path_of(new)) {
             (None, None) => return self.holds_mount_point(old).then_some(Err(Errno::EBUSY)),
-            (Some(f), Some(t)) if f.mount == t.mount && !f.root && !t.root => (f, t),
+            (Some(f), Some(t)) if f.mount == t.mount && !f.is_root() && !t.is_root() => (f, t),
             (f, t) => {
-                let busy = f.is_some_and(|f| f.root) || t.is_some_and(|t| t.root);
+                let busy = f.is_some_and(|f| f.is_root()) || t.is_some_and(|t| t.is_root());
                 return Some(Err(if busy { Errno::EBUSY } else { Errno::EXDEV }));
             }
         };
-        Some(std::fs::rename(&from.path, &to.path).map_err(errno))
+        Some((|| {
+            let (from_dir, old) = from.parent()?;
+            let (to_dir, new) = to.parent()?;
+            beneath::rename_at(&from_dir, &old, &to_dir, &new)
+        })())
     }
 
-    /// `RENAME_EXCHANGE` when a mount is concerned; `None` when the overlay alone is. Neither
-    /// std nor WASI preview 1 can swap two host names atomically, so within one mount the
-    /// answer is `EINVAL`, as from a file system without the flag.
+    /// `RENAME_EXCHANGE` when a mount is concerned; `None` when the overlay alone is. WASI
+    /// preview 1 cannot swap two host names atomically, so within one mount the answer is
+    /// `EINVAL`, as from a file system without the flag.
     pub fn exchange(&self, a: &GuestPathBuf, b: &GuestPathBuf) -> Option<Result<(), Errno>> {
         match (self.path_of(a), self.path_of(b)) {
             (None, None) => (self.holds_mount_point(a) || self.holds_mount_point(b))
                 .then_some(Err(Errno::EBUSY)),
-            (Some(x), Some(y)) if x.mount == y.mount && !x.root && !y.root => {
+            (Some(x), Some(y)) if x.mount == y.mount && !x.is_root() && !y.is_root() => {
                 Some(Err(Errno::EINVAL))
             }
             (x, y) => {
-                let busy = x.is_some_and(|x| x.root) || y.is_some_and(|y| y.root);
+                let busy = x.is_some_and(|x| x.is_root()) || y.is_some_and(|y| y.is_root());
                 Some(Err(if busy { Errno::EBUSY } else { Errno::EXDEV }))
             }
         }
@@ -245,39 +273,93 @@ impl Mounts {
     pub fn link(&self, old: &GuestPathBuf, new: &GuestPathBuf) -> Option<Result<(), Errno>> {
         match (self.path_of(old), self.path_of(new)) {
             (None, None) => None,
-            (Some(f), Some(t)) if f.mount == t.mount => {
-                // `linkat` without AT_SYMLINK_FOLLOW: the walk already followed or not.
-                Some(std::fs::hard_link(&f.path, &t.path).map_err(errno))
-            }
+            (Some(f), Some(t)) if f.mount == t.mount => Some((|| {
+                // Without AT_SYMLINK_FOLLOW: the walk already followed or not.
+                let (from_dir, old) = f.parent()?;
+                let (to_dir, new) = t.parent()?;
+                beneath::link_at(&from_dir, &old, &to_dir, &new)
+            })()),
             _ => Some(Err(Errno::EXDEV)),
         }
     }
 }
 
-/// The access and creation options of an `open` with guest `flags`. The host file is opened
-/// for what the guest asked (the description's flags still decide what it may do); `O_TRUNC`
-/// truncates even a read-only open, as Linux does.
-fn open_options(flags: u32) -> OpenOptions {
+/// The host `open` flags for an `open` with guest `flags`. The host file is opened for what
+/// the guest asked (the description's flags still decide what it may do), for writing too
+/// when `write`; `O_TRUNC` truncates even a read-only open, as Linux does.
+fn open_flags(flags: u32, write: bool) -> libc::c_int {
     let access = flags & O_ACCMODE;
     let truncate = flags & O_TRUNC != 0;
-    let mut opts = OpenOptions::new();
-    opts.read(access != O_WRONLY)
-        .write(matches!(access, O_WRONLY | O_RDWR) || truncate)
-        .truncate(truncate);
-    host::no_follow(&mut opts);
-    opts
+    let read = access != O_WRONLY;
+    let write = write || matches!(access, O_WRONLY | O_RDWR) || truncate;
+    let access = match (read, write) {
+        (true, false) => libc::O_RDONLY,
+        (false, true) => libc::O_WRONLY,
+        _ => libc::O_RDWR,
+    };
+    access | if truncate { libc::O_TRUNC } else { 0 }
 }
 
 impl HostPath {
+    /// The host path this names, for tests to compare (the code itself never uses one).
+    #[cfg(test)]
+    fn host_path(&self) -> PathBuf {
+        let mut p = self.root.host.clone();
+        for n in &self.names {
+            p.push(host::os_str(n));
+        }
+        p
+    }
+
+    /// The mount's root: the mount point itself.
+    fn is_root(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The directory holding this name, opened beneath the mount's root, and the name in it
+    /// (the root is `.` in itself).
+    fn parent(&self) -> Result<(Dir<'_>, Name), Errno> {
+        let root = self.root.fd.as_fd();
+        match self.names.split_last() {
+            None => Ok((Dir::Root(root), Name::itself())),
+            Some((last, dirs)) => Ok((beneath::open_dir(root, dirs)?, Name::new(last)?)),
+        }
+    }
+
+    /// `lstat`, with a missing file (or a directory on the way that is missing or no longer
+    /// one) as `None`.
+    fn lstat(&self) -> Result<Option<HostStat>, Errno> {
+        let found = if self.is_root() {
+            beneath::fstat(self.root.fd.as_raw_fd())
+        } else {
+            self.parent()
+                .and_then(|(dir, name)| beneath::lstat_at(&dir, &name))
+        };
+        match found {
+            Ok(meta) => Ok(Some(meta)),
+            Err(Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens the file here with host `flags` (never through a symlink) as a regular file.
+    fn open_file(&self, flags: libc::c_int, mode: u32) -> Result<(File, HostStat), Errno> {
+        let (dir, name) = self.parent()?;
+        let file = File::from(beneath::open_at(&dir, &name, flags, mode)?);
+        let meta = beneath::fstat(file.as_raw_fd())?;
+        if !meta.is_file() {
+            // Swapped for a device, FIFO or socket since the walk looked: no driver here.
+            return Err(Errno::ENXIO);
+        }
+        Ok((file, meta))
+    }
+
     /// Creates a regular file here with permission bits `mode` (`O_CREAT` of a missing name)
     /// and opens it under `flags`.
     pub fn create_file(&self, mode: u32, flags: u32, ino: u64) -> Result<HostFile, Errno> {
-        let mut opts = open_options(flags);
-        // The host only creates files opened for writing; the guest's flags still apply.
-        opts.write(true).create_new(true);
-        host::create_mode(&mut opts, mode);
-        let file = opts.open(&self.path).map_err(errno)?;
-        let meta = file.metadata().map_err(errno)?;
+        // Opened for writing too, as std would; the guest's flags still apply.
+        let host_flags = open_flags(flags, true) | libc::O_CREAT | libc::O_EXCL;
+        let (file, meta) = self.open_file(host_flags, mode & 0o7777)?;
         Ok(HostFile {
             file,
             node: HostNode {
@@ -289,12 +371,14 @@ impl HostPath {
     }
 
     pub fn mkdir(&self, mode: u32) -> Result<(), Errno> {
-        host::mkdir(&self.path, mode).map_err(errno)
+        let (dir, name) = self.parent()?;
+        beneath::mkdir_at(&dir, &name, mode)
     }
 
     /// A symlink here to `target`, stored as given (the walk resolves it in the guest).
     pub fn symlink(&self, target: &[u8]) -> Result<(), Errno> {
-        host::symlink(target, &self.path).map_err(errno)
+        let (dir, name) = self.parent()?;
+        beneath::symlink_at(target, &dir, &name)
     }
 }
 
@@ -304,7 +388,7 @@ impl HostNode {
     }
 
     pub fn is_symlink(&self) -> bool {
-        self.meta.file_type().is_symlink()
+        self.meta.is_symlink()
     }
 
     /// A regular file (not a host device, FIFO or socket).
@@ -318,7 +402,7 @@ impl HostNode {
 
     /// True if anyone may execute it (`X_OK` for root, and `execve`).
     pub fn is_executable(&self) -> bool {
-        host::is_executable(&self.meta)
+        self.meta.is_executable()
     }
 
     /// `struct stat`, with the mount's device number; `ino_hint` stands in for the inode
@@ -326,7 +410,7 @@ impl HostNode {
     pub fn stat(&self, ino_hint: u64) -> Stat {
         Stat {
             dev: dev_of(self.at.mount),
-            ..host::stat_of(&self.meta, ino_hint)
+            ..self.meta.stat(ino_hint)
         }
     }
 
@@ -334,14 +418,16 @@ impl HostNode {
         if !self.is_symlink() {
             return Err(Errno::EINVAL);
         }
-        std::fs::read_link(&self.at.path)
-            .map(|t| host::os_bytes(t.as_os_str()).to_vec())
-            .map_err(errno)
+        let (dir, name) = self.at.parent()?;
+        beneath::readlink_at(&dir, &name)
     }
 
     /// The whole file (`execve`, which reads the image anyway; the loader caps the size).
     pub fn read_all(&self) -> Result<Vec<u8>, Errno> {
-        std::fs::read(&self.at.path).map_err(errno)
+        let (mut file, meta) = self.at.open_file(libc::O_RDONLY, 0)?;
+        let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        file.read_to_end(&mut data).map_err(errno)?;
+        Ok(data)
     }
 
     /// Opens this regular file under the guest's `flags`.
@@ -350,7 +436,7 @@ impl HostNode {
             // Host devices, FIFOs and sockets have no driver behind them here.
             return Err(Errno::ENXIO);
         }
-        let file = open_options(flags).open(&self.at.path).map_err(errno)?;
+        let (file, _) = self.at.open_file(open_flags(flags, false), 0)?;
         Ok(HostFile {
             file,
             node: self.clone(),
@@ -360,46 +446,46 @@ impl HostNode {
 
     /// The entries of this directory at `guest`, sorted, without `.` and `..`.
     pub fn list(&self, guest: &GuestPathBuf) -> Result<Vec<DirEntry>, Errno> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.at.path).map_err(errno)? {
-            let e = e.map_err(errno)?;
-            // A name removed on the host since the listing started is left out.
-            let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
-                continue;
-            };
-            let name = host::os_bytes(&e.file_name()).to_vec();
-            let st = host::stat_of(&meta, ino_of(&guest.join(&name)));
-            out.push(DirEntry {
-                name,
-                ino: st.ino,
-                dtype: dtype_of_mode(st.mode),
-            });
-        }
+        let (dir, name) = self.at.parent()?;
+        let mut out: Vec<DirEntry> = beneath::list_at(&dir, &name)?
+            .into_iter()
+            .map(|(name, meta)| {
+                let st = meta.stat(ino_of(&guest.join(&name)));
+                DirEntry {
+                    name,
+                    ino: st.ino,
+                    dtype: dtype_of_mode(st.mode),
+                }
+            })
+            .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
     /// `unlink` of a non-directory (a symlink itself, never its target).
     pub fn unlink(&self) -> Result<(), Errno> {
-        std::fs::remove_file(&self.at.path).map_err(errno)
+        let (dir, name) = self.at.parent()?;
+        beneath::unlink_at(&dir, &name, false)
     }
 
     /// `rmdir`; the mount's root is the mount point, which is busy.
     pub fn rmdir(&self) -> Result<(), Errno> {
-        if self.at.root {
+        if self.at.is_root() {
             return Err(Errno::EBUSY);
         }
-        std::fs::remove_dir(&self.at.path).map_err(errno)
+        let (dir, name) = self.at.parent()?;
+        beneath::unlink_at(&dir, &name, true)
     }
 
     /// `truncate` of a regular file.
     pub fn truncate(&self, len: u64) -> Result<(), Errno> {
-        let file = open_options(O_WRONLY).open(&self.at.path).map_err(errno)?;
+        let (file, _) = self.at.open_file(libc::O_WRONLY, 0)?;
         file.set_len(len).map_err(errno)
     }
 
     pub fn chmod(&self, mode: u32) -> Result<(), Errno> {
-        host::set_mode(&self.at.path, mode).map_err(errno)
+        let (dir, name) = self.at.parent()?;
+        beneath::chmod_at(&dir, &name, mode)
     }
 
     /// `chown` (`u32::MAX` keeps a field): see the module docs for why only root is an owner.
@@ -411,10 +497,11 @@ impl HostNode {
         }
     }
 
-    /// `utimensat`: `None` leaves a time as it is (`UTIME_OMIT`). A symlink's own times
-    /// are set where the host can (natively).
+    /// `utimensat`: `None` leaves a time as it is (`UTIME_OMIT`); a symlink's own times
+    /// where it is one (the walk followed the ones the guest wanted followed).
     pub fn set_times(&self, atime: Option<StatTime>, mtime: Option<StatTime>) -> Result<(), Errno> {
-        host::set_times(&self.at.path, self.is_symlink(), atime, mtime).map_err(errno)
+        let (dir, name) = self.at.parent()?;
+        beneath::set_times_at(&dir, &name, atime, mtime)
     }
 }
 
@@ -448,15 +535,15 @@ impl HostFile {
     }
 
     pub fn size(&self) -> Result<u64, Errno> {
-        self.file.metadata().map(|m| m.len()).map_err(errno)
+        beneath::fstat(self.file.as_raw_fd()).map(|m| m.len())
     }
 
     /// `fstat`: the open file, wherever its name went since.
     pub fn stat(&self) -> Result<Stat, Errno> {
-        let meta = self.file.metadata().map_err(errno)?;
+        let meta = beneath::fstat(self.file.as_raw_fd())?;
         Ok(Stat {
             dev: dev_of(self.node.at.mount),
-            ..host::stat_of(&meta, self.ino)
+            ..meta.stat(self.ino)
         })
     }
 
@@ -475,7 +562,8 @@ impl Vfs {
     /// Mounts the host directory `host` at the guest path `guest`. The mount point is
     /// resolved by the walk (so a symlink in the image leads where it points) and made as
     /// directories of the upper layer where the image has none; a directory of the image
-    /// there is hidden.
+    /// there is hidden. The host directory is opened here, once: everything below the mount
+    /// is reached through that handle.
     pub fn mount(&mut self, guest: &[u8], host: PathBuf) -> Result<(), MountError> {
         let err = |problem: String| MountError {
             host: host.display().to_string(),
@@ -490,6 +578,7 @@ impl Vfs {
         if !guest.starts_with(b"/") {
             return Err(err("the guest path must be absolute".into()));
         }
+        let fd = beneath::open_root(&host).map_err(|e| err(describe(e)))?;
         let exe = GuestPathBuf::root();
         let me = ProcSelf::nobody(&exe);
         let mut at = GuestPathBuf::root();
@@ -522,7 +611,10 @@ impl Vfs {
             Some(b"proc") => return Err(err("/proc is the kernel's".into())),
             Some(_) => {}
         }
-        self.mounts.0.push(Mount { guest: at, host });
+        self.mounts.0.push(Mount {
+            guest: at,
+            root: Rc::new(Root { fd, host }),
+        });
         Ok(())
     }
 
@@ -607,7 +699,7 @@ mod tests {
             .map_err(|e| e.to_string())?
             .node
         {
-            Some(Node::Host(h)) => Ok(h.at.path),
+            Some(Node::Host(h)) => Ok(h.at.host_path()),
             Some(Node::Lower(l)) => Err(format!("lower {l:?}")),
             other => Err(format!("{other:?}")),
         }

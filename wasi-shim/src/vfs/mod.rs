@@ -9,6 +9,7 @@
 //! paths ([`GuestPathBuf`]) and host paths ([`std::path::PathBuf`]) are distinct types and
 //! only [`lower`] and [`hostdir`] turn one into the other.
 
+pub mod beneath;
 pub mod devfs;
 pub mod file;
 pub mod hostdir;
