@@ -110,6 +110,7 @@ differential_tests! {
     misaligned,
     mmap,
     mmap_reserve,
+    mount_race,
     muldiv,
     nanbox,
     nonblock { args: ["one", "two words", ""], env: [] },

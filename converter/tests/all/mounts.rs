@@ -13,6 +13,9 @@
 //!   mount point made where the image has none, `EXDEV` and `EBUSY` at a mount's edge,
 //!   symlinks of the host directory resolved inside the guest).
 //!
+//! A third kind races the host: a host thread swaps a directory inside the mount for a symlink
+//! to one outside while a guest program works through it ([`race`]), on every runner.
+//!
 //! WASI bounds what the runtime module can do with host files: no permission bits (files show
 //! 0644, directories 0755, `chmod` changes nothing), one link per file and inode numbers made
 //! up from the path, and wasmtime refuses to create or read symlinks whose target is absolute
@@ -650,4 +653,189 @@ fn a_converted_module_mounts_its_preopened_directories() {
             "pre nlink=1 \"from the host\\n\""
         ]
     );
+}
+
+/// How long the guest of [`race`] loops on each runner.
+const RACE_SECONDS: &str = "2";
+
+/// Everything about the directory outside the mount that any change to it would show:
+/// the tree with permission bits, and the modification and change times of each entry and
+/// of the directory itself (a name created and removed again still moves those).
+fn outside_state(outside: &Path) -> Vec<String> {
+    let mut state = tree(outside, true);
+    let mut names = vec![PathBuf::new()];
+    names.extend(
+        fs::read_dir(outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into()),
+    );
+    for name in names {
+        let meta = fs::symlink_metadata(outside.join(&name)).unwrap();
+        state.push(format!(
+            "{}: mtime {}.{} ctime {}.{}",
+            name.display(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec()
+        ));
+    }
+    state
+}
+
+/// Runs `runner`'s guest, `mount_race /data SECONDS` with `host` mounted at `/data`, while a
+/// host thread swaps `host/d` between a real directory and a symlink to a directory outside
+/// the mount (`renameat2(RENAME_EXCHANGE)` with `host/x`, as fast as it can). Nothing outside
+/// may be read, stat'ed, listed or changed; both states must have been seen.
+fn race(name: &str, runner: impl FnOnce(&Path) -> Command) {
+    use std::ffi::CString;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let scratch = fresh_dir(&format!("race-{name}"));
+    let outside = scratch.join("outside");
+    let host = scratch.join("host");
+    write(&outside.join("f"), "SECRET-OUTSIDE\n");
+    write(&outside.join("victim"), "");
+    write(&outside.join("only-outside"), "");
+    symlink("SECRET-TARGET-OUTSIDE", outside.join("lnk")).unwrap();
+    fs::set_permissions(outside.join("f"), fs::Permissions::from_mode(0o640)).unwrap();
+    write(&host.join("d/f"), "inside\n");
+    write(&host.join("d/victim"), "");
+    symlink("inside-target", host.join("d/lnk")).unwrap();
+    symlink(&outside, host.join("x")).unwrap();
+    let before = outside_state(&outside);
+
+    let stop = AtomicBool::new(false);
+    let swaps = AtomicU64::new(0);
+    let d = CString::new(host.join("d").into_os_string().into_encoded_bytes()).unwrap();
+    let x = CString::new(host.join("x").into_os_string().into_encoded_bytes()).unwrap();
+    let command = runner(&host);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: both paths are NUL-terminated.
+                let rc = unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        d.as_ptr(),
+                        libc::AT_FDCWD,
+                        x.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+                assert_eq!(rc, 0, "swap: {}", std::io::Error::last_os_error());
+                swaps.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let out = diff::run(command, false, TIMEOUT);
+        stop.store(true, Ordering::Relaxed);
+        out
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let counts: Vec<u64> = stdout
+        .split_whitespace()
+        .skip(1)
+        .step_by(2)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(
+        out.status == 0 && out.stderr.is_empty() && counts.len() == 4,
+        "{name}: {}\nstatus {}, stdout {stdout:?}, stderr {:?}",
+        out.command,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (passes, inside, outside_seen, failed) = (counts[0], counts[1], counts[2], counts[3]);
+    eprintln!(
+        "{name}: {passes} passes, {inside} inside, {failed} failed, {} swaps",
+        swaps.load(Ordering::Relaxed)
+    );
+    assert_eq!(
+        outside_seen, 0,
+        "{name}: the guest saw the outside: {stdout}"
+    );
+    assert!(
+        inside > 0 && failed > 0,
+        "{name}: the guest should have seen both states of the swapped directory: {stdout}"
+    );
+    assert_eq!(
+        outside_state(&outside),
+        before,
+        "{name}: the directory outside the mount changed"
+    );
+}
+
+/// `mount_race` in the rootfs of the guest programs, by `ctr2wasm exec [--wasm]`.
+fn race_exec(wasm: bool) {
+    let rootfs = guest::rootfs();
+    rootfs
+        .check_built("mount_race", Variant::Rv64gc)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let program = rootfs.guest_path("mount_race", Variant::Rv64gc);
+    race(side(wasm), |host| {
+        exec_command(
+            rootfs.root(),
+            &[(host, "/data")],
+            &[],
+            "/",
+            &[&program, "/data", RACE_SECONDS],
+            wasm,
+        )
+    });
+}
+
+#[test]
+fn swapping_a_directory_for_a_symlink_never_leaves_the_mount_natively() {
+    race_exec(false);
+}
+
+#[test]
+fn swapping_a_directory_for_a_symlink_never_leaves_the_mount_in_wasm() {
+    race_exec(true);
+}
+
+/// A converted module whose image is the rootfs of the guest programs' `mount_race`.
+fn race_module() -> PathBuf {
+    let rootfs = guest::rootfs();
+    rootfs
+        .check_built("mount_race", Variant::Rv64gc)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let scratch = fresh_dir(&format!("race-module-{:?}", std::thread::current().id()));
+    let image = scratch.join("rootfs");
+    fs::create_dir_all(image.join("bin")).unwrap();
+    fs::copy(
+        rootfs.root().join("bin/mount_race"),
+        image.join("bin/mount_race"),
+    )
+    .expect("copy mount_race");
+    let module = scratch.join("race.wasm");
+    let convert = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"))
+        .args(["convert", "--quiet", "--level", "1"])
+        .arg(format!("dir:{}", image.display()))
+        .arg(&module)
+        .output()
+        .expect("run ctr2wasm convert");
+    assert!(
+        convert.status.success(),
+        "convert: {}",
+        String::from_utf8_lossy(&convert.stderr)
+    );
+    module
+}
+
+#[test]
+fn swapping_a_directory_for_a_symlink_never_leaves_a_converted_modules_mount() {
+    let module = race_module();
+    race("ctr2wasm run", |host| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"));
+        command
+            .arg("run")
+            .arg("--dir")
+            .arg(format!("{}::/data", host.display()))
+            .arg(&module)
+            .args(["/bin/mount_race", "/data", RACE_SECONDS]);
+        command
+    });
 }

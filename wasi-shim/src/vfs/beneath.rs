@@ -21,14 +21,130 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-/// How an intermediate directory is opened: for lookups only where the host can (`O_PATH`
-/// needs no read permission), and never through a symlink.
+/// How a directory on the way is opened: for lookups only where the host can (`O_PATH`
+/// needs no read permission).
 #[cfg(target_os = "linux")]
-const DIR_FLAGS: libc::c_int =
-    libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+const DIR_FLAGS: libc::c_int = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
 #[cfg(not(target_os = "linux"))]
-const DIR_FLAGS: libc::c_int =
-    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+const DIR_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+
+/// Opens the directory `name` in `dir` with [`DIR_FLAGS`], not through a symlink unless
+/// `follow` (the mount's own path, which the user chose).
+fn open_dir_at(dir: libc::c_int, name: &CStr, follow: bool) -> Result<OwnedFd, Errno> {
+    let flags = DIR_FLAGS | if follow { 0 } else { libc::O_NOFOLLOW };
+    #[cfg(target_os = "wasi")]
+    if dir != libc::AT_FDCWD {
+        return wasi::open(dir, name, flags);
+    }
+    // SAFETY: `name` is NUL-terminated.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags) };
+    check(fd)?;
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// WASI's `path_open`, called directly: wasi-libc's `openat` asks for no more rights than
+/// the directory's descriptor says it passes on, and wasmtime says a directory opened below
+/// a preopen passes on no `fd_write` (it cannot be opened for writing itself), so a file
+/// opened for writing through wasi-libc below one could not be written. Here the rights are
+/// the ones the open needs: wasmtime takes the read and write ones as the access mode, and
+/// node's uvwasi checks them against what the directory passes on, which is everything a
+/// file or directory can have.
+#[cfg(target_os = "wasi")]
+mod wasi {
+    use super::{CStr, Errno, FromRawFd, OwnedFd};
+
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    unsafe extern "C" {
+        fn path_open(
+            fd: u32,
+            dirflags: u32,
+            path: *const u8,
+            path_len: usize,
+            oflags: u32,
+            fs_rights_base: u64,
+            fs_rights_inheriting: u64,
+            fdflags: u32,
+            opened: *mut u32,
+        ) -> u16;
+    }
+
+    const LOOKUP_SYMLINK_FOLLOW: u32 = 1;
+    const OFLAGS_CREAT: u32 = 1;
+    const OFLAGS_DIRECTORY: u32 = 2;
+    const OFLAGS_EXCL: u32 = 4;
+    const OFLAGS_TRUNC: u32 = 8;
+
+    const FD_READ: u64 = 1 << 1;
+    const FD_WRITE: u64 = 1 << 6;
+    /// The rights of a regular file: `fd_datasync` to `fd_allocate` (bits 0-8), the
+    /// `fd_filestat_*` ones (21-23) and `poll_fd_readwrite` (27).
+    const FILE_RIGHTS: u64 = 0x1ff | 0x7 << 21 | 1 << 27;
+    /// What a write-only open lacks, and what a read-only one lacks.
+    const READ_RIGHTS: u64 = FD_READ;
+    const WRITE_RIGHTS: u64 = FD_WRITE | 1 | 1 << 8 | 1 << 22;
+    /// The rights of a directory: `fd_fdstat_set_flags`, `fd_sync`, `fd_advise`, every
+    /// `path_*` right, `fd_readdir`, `fd_filestat_get`/`set_times` and `poll_fd_readwrite`.
+    const DIR_RIGHTS: u64 = 1 << 3 | 1 << 4 | 1 << 7 | 0xfff << 9 | 1 << 21 | 0x1f << 23;
+    /// Passed on to what is opened below: every right but `sock_shutdown`.
+    const INHERITING: u64 = (1 << 28) - 1;
+
+    /// `openat(dir, name, flags)` with wasi-libc's flag values.
+    pub fn open(dir: libc::c_int, name: &CStr, flags: libc::c_int) -> Result<OwnedFd, Errno> {
+        let dirflags = if flags & libc::O_NOFOLLOW == 0 {
+            LOOKUP_SYMLINK_FOLLOW
+        } else {
+            0
+        };
+        let mut oflags = 0;
+        for (flag, oflag) in [
+            (libc::O_CREAT, OFLAGS_CREAT),
+            (libc::O_DIRECTORY, OFLAGS_DIRECTORY),
+            (libc::O_EXCL, OFLAGS_EXCL),
+            (libc::O_TRUNC, OFLAGS_TRUNC),
+        ] {
+            if flags & flag != 0 {
+                oflags |= oflag;
+            }
+        }
+        let rights = if flags & libc::O_DIRECTORY != 0 {
+            DIR_RIGHTS
+        } else {
+            let mut rights = FILE_RIGHTS;
+            if flags & libc::O_RDONLY == 0 {
+                rights &= !READ_RIGHTS;
+            }
+            if flags & libc::O_WRONLY == 0 {
+                rights &= !WRITE_RIGHTS;
+            }
+            rights
+        };
+        let dir = u32::try_from(dir).map_err(|_| Errno::EBADF)?;
+        let name = name.to_bytes();
+        let mut opened = 0u32;
+        // SAFETY: `name` is `name.len()` bytes and `opened` a live out-parameter.
+        let rc = unsafe {
+            path_open(
+                dir,
+                dirflags,
+                name.as_ptr(),
+                name.len(),
+                oflags,
+                rights,
+                INHERITING,
+                0,
+                &mut opened,
+            )
+        };
+        if rc != 0 {
+            let e = crate::host::errno_of(&std::io::Error::from_raw_os_error(i32::from(rc)));
+            return Err(if e == Errno::ELOOP { Errno::ENOENT } else { e });
+        }
+        let fd = i32::try_from(opened).map_err(|_| Errno::EBADF)?;
+        // SAFETY: the host just opened `fd` for us alone.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
 
 /// The errno of the host call that just failed. A symlink met where the walk saw a
 /// directory (`O_NOFOLLOW`'s `ELOOP`) means the name was swapped since: it is reported as
@@ -85,21 +201,14 @@ impl Dir<'_> {
 /// preopen's name on WASI, which wasi-libc opens relative to that preopen).
 pub fn open_root(host: &std::path::Path) -> Result<OwnedFd, Errno> {
     let path = CString::new(host::os_bytes(host.as_os_str())).map_err(|_| Errno::EINVAL)?;
-    // The mount's own path is the user's to choose: symlinks in it are followed, once.
-    let flags = DIR_FLAGS & !libc::O_NOFOLLOW;
-    // SAFETY: `path` is NUL-terminated; a descriptor returned is ours alone.
-    let fd = unsafe { libc::open(path.as_ptr(), flags) };
-    check(fd)?;
-    // SAFETY: `fd` was just opened and is owned by nothing else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    open_dir_at(libc::AT_FDCWD, &path, true)
 }
 
 /// The directory `names` below `root`, opened component by component.
 pub fn open_dir<'a>(root: BorrowedFd<'a>, names: &[Vec<u8>]) -> Result<Dir<'a>, Errno> {
     let mut dir = Dir::Root(root);
     for name in names {
-        let fd = open_at(&dir, &Name::new(name)?, DIR_FLAGS, 0)?;
-        dir = Dir::Below(fd);
+        dir = Dir::Below(open_dir_at(dir.fd(), &Name::new(name)?.0, false)?);
     }
     Ok(dir)
 }
@@ -107,11 +216,20 @@ pub fn open_dir<'a>(root: BorrowedFd<'a>, names: &[Vec<u8>]) -> Result<Dir<'a>, 
 /// `openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode)`.
 pub fn open_at(dir: &Dir, name: &Name, flags: libc::c_int, mode: u32) -> Result<OwnedFd, Errno> {
     let flags = flags | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: `name` is NUL-terminated and `mode` is what O_CREAT reads.
-    let fd = unsafe { libc::openat(dir.fd(), name.as_ptr(), flags, mode as libc::c_uint) };
-    check(fd)?;
-    // SAFETY: `fd` was just opened and is owned by nothing else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    #[cfg(target_os = "wasi")]
+    {
+        // WASI keeps no permission bits.
+        let _ = mode;
+        wasi::open(dir.fd(), &name.0, flags)
+    }
+    #[cfg(not(target_os = "wasi"))]
+    {
+        // SAFETY: `name` is NUL-terminated and `mode` is what O_CREAT reads.
+        let fd = unsafe { libc::openat(dir.fd(), name.as_ptr(), flags, mode as libc::c_uint) };
+        check(fd)?;
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
 }
 
 /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`.
