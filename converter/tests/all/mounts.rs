@@ -613,17 +613,7 @@ fn a_converted_module_mounts_its_preopened_directories() {
     .expect("copy busybox");
     fs::set_permissions(root.join("bin/busybox"), fs::Permissions::from_mode(0o755)).unwrap();
     let module = scratch.join("out.wasm");
-    let convert = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"))
-        .args(["convert", "--quiet", "--level", "1"])
-        .arg(format!("dir:{}", root.display()))
-        .arg(&module)
-        .output()
-        .expect("run ctr2wasm convert");
-    assert!(
-        convert.status.success(),
-        "convert: {}",
-        String::from_utf8_lossy(&convert.stderr)
-    );
+    convert_dir(&root, &module);
     let host = scratch.join("host");
     write(&host.join("pre"), "from the host\n");
     let mut command = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"));
@@ -811,10 +801,16 @@ fn race_module() -> PathBuf {
     )
     .expect("copy mount_race");
     let module = scratch.join("race.wasm");
+    convert_dir(&image, &module);
+    module
+}
+
+/// Converts the unpacked root file system `image` (a `dir:` image) into `module`.
+fn convert_dir(image: &Path, module: &Path) {
     let convert = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"))
         .args(["convert", "--quiet", "--level", "1"])
         .arg(format!("dir:{}", image.display()))
-        .arg(&module)
+        .arg(module)
         .output()
         .expect("run ctr2wasm convert");
     assert!(
@@ -822,7 +818,6 @@ fn race_module() -> PathBuf {
         "convert: {}",
         String::from_utf8_lossy(&convert.stderr)
     );
-    module
 }
 
 #[test]
