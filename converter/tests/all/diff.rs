@@ -12,6 +12,11 @@
 //! the guest's fatal signal, while `ctr2wasm exec` exits with 128 + the signal number, so a
 //! death by signal n counts as status 128 + n on both sides. qemu runs under
 //! `prlimit --core=0` so a guest crash writes no core file.
+//!
+//! qemu-riscv64's execve is the host kernel's, so a guest that execs a riscv64 program (execve,
+//! spawn: `/proc/self/exe` again) needs binfmt_misc to hand it to qemu; every reference run
+//! first makes sure it is registered (`tests/rootfs/binfmt.sh`), or the reference would report
+//! a failed exec (status 127) on a machine where nothing else registered it yet.
 
 use std::env;
 use std::ffi::OsStr;
@@ -21,6 +26,7 @@ use std::io::{ErrorKind, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -230,6 +236,7 @@ fn reference_command(
 ) -> Result<Command, String> {
     let prlimit = find_tool("prlimit", "util-linux")?;
     let qemu = find_tool("qemu-riscv64", "qemu-user")?;
+    register_binfmt()?;
     let mut command = Command::new(prlimit);
     command.arg("--core=0").arg("--").arg(qemu);
     command
@@ -247,6 +254,30 @@ fn reference_command(
     }
     command.current_dir(scratch_dir());
     Ok(command)
+}
+
+/// Registers qemu-riscv64-static with binfmt_misc once per test process (see the module docs).
+fn register_binfmt() -> Result<(), String> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rootfs/binfmt.sh");
+            let output = Command::new(&script)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} failed ({}): {}",
+                    script.display(),
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ))
+            }
+        })
+        .clone()
 }
 
 /// `ctr2wasm exec`, on the native build or (`wasm`) on the runtime module in wasmtime.

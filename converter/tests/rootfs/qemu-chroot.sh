@@ -10,12 +10,9 @@
 #   The program's status is passed through (exec all the way down, so a fatal signal kills this
 #   script's process too). Set-up failures print "qemu-chroot: ..." and exit 125.
 #
-# binfmt: mounts binfmt_misc on /proc/sys/fs/binfmt_misc if it is not mounted, and registers
-# qemu-riscv64 from Debian's /usr/lib/binfmt.d/qemu-riscv64.conf (qemu-user-static) if it is
-# not registered. The registration has the F (fix-binary) flag, which chroot needs: the kernel
-# opens the interpreter at registration time, so it need not exist inside ROOTFS. Both are
-# left in place afterwards (they are what `update-binfmts --enable qemu-riscv64` sets up).
-# Needs root (CI runs as root).
+# binfmt: binfmt.sh (beside this script) registers qemu-riscv64-static with the F flag, which
+# chroot needs: the kernel opens the interpreter at registration time, so it need not exist
+# inside ROOTFS. Needs root (CI runs as root).
 set -euo pipefail
 
 fail() {
@@ -23,25 +20,9 @@ fail() {
     exit 125
 }
 
-binfmt=/proc/sys/fs/binfmt_misc
-conf=/usr/lib/binfmt.d/qemu-riscv64.conf
-
 if [ -z "${CTR2WASM_QEMU_CHROOT_NS:-}" ]; then
     [ "$(id -u)" -eq 0 ] || fail "must run as root (chroot, mount and binfmt_misc need it)"
-    [ -f "$conf" ] || fail "$conf is missing: install qemu-user-static (.ci/setup does)"
-    (
-        flock 9
-        if [ ! -e "$binfmt/register" ]; then
-            mount -t binfmt_misc binfmt_misc "$binfmt" ||
-                fail "cannot mount binfmt_misc on $binfmt"
-        fi
-        if [ ! -e "$binfmt/qemu-riscv64" ]; then
-            cat "$conf" >"$binfmt/register" || fail "cannot register $conf with binfmt_misc"
-        fi
-        grep -qx enabled "$binfmt/qemu-riscv64" || fail "binfmt_misc entry qemu-riscv64 is disabled"
-        grep -q '^flags: .*F' "$binfmt/qemu-riscv64" ||
-            fail "binfmt_misc entry qemu-riscv64 lacks the F flag, so chroot cannot find qemu"
-    ) 9>/tmp/.ctr2wasm-binfmt.lock
+    registered=$("$(dirname "$0")/binfmt.sh" 2>&1) || fail "${registered#binfmt: }"
     exec env CTR2WASM_QEMU_CHROOT_NS=1 unshare --mount --propagation private -- "$0" "$@"
 fi
 
