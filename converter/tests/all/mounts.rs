@@ -834,3 +834,20 @@ fn swapping_a_directory_for_a_symlink_never_leaves_a_converted_modules_mount() {
         command
     });
 }
+
+#[test]
+fn swapping_a_directory_for_a_symlink_never_leaves_the_mount_under_node() {
+    let module = race_module();
+    let node = crate::host_tools::require("node", "nodejs");
+    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node/run-wasi.mjs");
+    race("node", |host| {
+        let mut command = Command::new(node);
+        command
+            .arg(&runner)
+            .arg("--dir")
+            .arg(format!("{}::/data", host.display()))
+            .arg(&module)
+            .args(["/bin/mount_race", "/data", RACE_SECONDS]);
+        command
+    });
+}

@@ -4,13 +4,17 @@
 //
 // The guest gets exactly the --env variables, argv [MODULE.wasm, ARGS...], each --dir as a
 // preopened directory (HOST mounted at GUEST; a bare DIR at the same path) and this process's
-// stdin, stdout and stderr as fds 0, 1 and 2. Its exit code becomes ours; a trap prints
+// stdin, stdout and stderr as fds 0, 1 and 2. The directories are served by host-dirs.mjs,
+// which resolves every path beneath its descriptor without races, not by node's WASI (which
+// reopens joined host paths, so a directory swapped for a symlink would lead outside). Its exit code becomes ours; a trap prints
 // "run-wasi: ..." on stderr and exits 134, as wasmtime does. Usage errors exit 2.
 //
 // node 20 needs no flag for node:wasi, but loading it prints an ExperimentalWarning on stderr;
 // that one warning is dropped so stderr holds only what the guest writes.
 
 import { readFile } from 'node:fs/promises';
+
+import { HostDirs } from './host-dirs.mjs';
 
 const usage =
   'usage: node run-wasi.mjs [--env K=V]... [--dir HOST::GUEST]... [--] MODULE.wasm [ARGS]...';
@@ -77,10 +81,17 @@ try {
 } catch (e) {
   fail(`${modulePath}: ${e.message}`, 2);
 }
-const wasi = new WASI({ version: 'preview1', args, env, preopens, returnOnExit: true });
+let dirs;
+try {
+  dirs = new HostDirs(preopens);
+} catch (e) {
+  fail(`--dir ${e.path ?? ''}: ${e.message}`, 2);
+}
+const wasi = new WASI({ version: 'preview1', args, env, preopens: {}, returnOnExit: true });
 let code;
 try {
-  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+  const instance = await WebAssembly.instantiate(module, dirs.wrap(wasi.getImportObject()));
+  dirs.memory = instance.exports.memory;
   code = wasi.start(instance);
 } catch (e) {
   fail(`${modulePath} trapped: ${e.stack ?? e}`, 134);
