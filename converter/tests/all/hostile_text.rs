@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::registry::Registry;
+
 /// Text that would clear the screen, rewrite the line and print a forged message, and a C1
 /// CSI (U+009B) for terminals that take 8-bit controls.
 const HOSTILE: &str = "evil\u{1b}[2J\r\nctr2wasm: forged\u{9b}31m";
@@ -213,6 +215,62 @@ fn sigterm_in_the_middle_of_a_convert_leaves_nothing() {
 #[test]
 fn sighup_in_the_middle_of_a_convert_leaves_nothing() {
     interrupted_convert_leaves_nothing(libc::SIGHUP);
+}
+
+/// Pulls the big image from a real registry into an empty cache, sends SIGINT the moment the
+/// layer's download has started, and checks that neither the cache nor the output directory
+/// keeps a temporary file (or a blob under its digest's name).
+#[test]
+fn sigint_during_a_layer_download_leaves_no_partial_blob() {
+    let registry = Registry::start();
+    let reference = registry.push(big_layout(), "latest", "big:latest");
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let blobs = cache.join("blobs/sha256");
+    let out_dir = work.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let mut child = ctr2wasm()
+        .args(["convert", "-q", "--insecure", &reference])
+        .arg(out_dir.join("out.wasm"))
+        .env("CTR2WASM_CACHE_DIR", &cache)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while temp_files(&blobs).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no download started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "convert ended early");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Ours to signal: the child just spawned, by its PID.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGINT),
+        "{} ({})",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cached: Vec<_> = fs::read_dir(&blobs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let left: Vec<_> = fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    // The config is small and never cached; the layer was cut off, so nothing is complete.
+    assert!(cached.is_empty(), "the cache keeps {cached:?}");
+    assert!(left.is_empty(), "the output directory keeps {left:?}");
 }
 
 // ------------------------------------------------------------------------------------------
