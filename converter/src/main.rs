@@ -1,14 +1,16 @@
 //! `ctr2wasm`: turn a container image into one WebAssembly module.
 //!
 //! This binary is a thin shell over the library crates: it parses the command line, runs one
-//! subcommand from `cmd/`, prints errors as one `ctr2wasm: …` line and picks the exit code.
+//! subcommand from `cmd/`, prints errors as one `ctr2wasm: …` line (escaped: `escape`) and picks the exit code.
 //! The pipeline of `convert` is a file per stage: image sources, platform, cache and
 //! flattening (`image/`, or `rootfs_dir` for an unpacked tree), packing (the bundle writer in
 //! `wasi-shim`), module assembly (`module`), and running (`wasm`).
 
 mod cmd;
 mod dirs;
+mod escape;
 mod image;
+mod interrupt;
 mod module;
 mod rootfs_dir;
 mod serve;
@@ -59,7 +61,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("ctr2wasm: {e:#}");
+        // One line whatever the error quotes: image-controlled text is escaped.
+        eprintln!("ctr2wasm: {}", escape::text(&format!("{e:#}")));
         ExitCode::from(FAILED)
     })
 }

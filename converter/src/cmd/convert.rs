@@ -44,6 +44,8 @@ pub struct Loaded {
 
 pub fn run(args: ConvertArgs) -> Result<()> {
     let started = Instant::now();
+    // A signal removes the temporary output and the partial blobs before ending us.
+    crate::interrupt::install().context("cannot catch SIGINT, SIGTERM and SIGHUP")?;
     // Fail before any download if the output cannot be written.
     let mut out = args.output.as_deref().map(OutputFile::create).transpose()?;
     let loaded = load(&args)?;
@@ -122,7 +124,7 @@ fn load(args: &ConvertArgs) -> Result<Loaded> {
 /// The output, written to a temporary file beside it and renamed into place only when
 /// complete: a failed conversion leaves no OUT.wasm behind (and an old one untouched).
 struct OutputFile {
-    temp: tempfile::NamedTempFile,
+    temp: crate::interrupt::TempFile,
     path: PathBuf,
 }
 
@@ -132,11 +134,12 @@ impl OutputFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let temp = tempfile::Builder::new()
+        let mut builder = tempfile::Builder::new();
+        builder
             .prefix(".ctr2wasm-")
             .suffix(".wasm.tmp")
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .tempfile_in(dir)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let temp = crate::interrupt::TempFile::create(&builder, dir)
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(OutputFile {
             temp,
@@ -158,7 +161,6 @@ impl OutputFile {
         let path = self.path;
         self.temp
             .persist(&path)
-            .map_err(|e| e.error)
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(())
     }

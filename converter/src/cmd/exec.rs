@@ -58,7 +58,7 @@ pub fn run(args: ExecArgs) -> ExitCode {
         return match run_wasm(args) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                eprintln!("ctr2wasm: {e:#}");
+                eprintln!("ctr2wasm: {}", crate::escape::text(&format!("{e:#}")));
                 ExitCode::from(125)
             }
         };

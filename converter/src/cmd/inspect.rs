@@ -1,5 +1,6 @@
 //! `ctr2wasm inspect OUT.wasm`: what image a module holds.
 
+use crate::escape;
 use crate::module;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -29,24 +30,25 @@ pub fn run(args: InspectArgs) -> Result<()> {
             _ => other += 1,
         }
     }
-    let list = |v: &[String]| format!("{v:?}");
-    println!("image:        {}", c.reference);
-    println!("digest:       {}", c.digest);
-    println!("platform:     {}", c.platform);
+    // Every field is the image's (or a hostile module's) text: shown escaped.
+    let list = |v: &[String]| escape::text(&format!("{v:?}")).into_owned();
+    println!("image:        {}", escape::text(&c.reference));
+    println!("digest:       {}", escape::text(&c.digest));
+    println!("platform:     {}", escape::text(&c.platform));
     println!("entrypoint:   {}", list(&c.entrypoint));
     println!("cmd:          {}", list(&c.cmd));
     println!("env:          {}", list(&c.env));
     println!(
         "workdir:      {}",
-        if c.working_dir.is_empty() {
+        escape::text(if c.working_dir.is_empty() {
             "/"
         } else {
             &c.working_dir
-        }
+        })
     );
     println!(
         "user:         {}",
-        if c.user.is_empty() { "root" } else { &c.user }
+        escape::text(if c.user.is_empty() { "root" } else { &c.user })
     );
     println!("module size:  {} bytes", bytes.len());
     println!("bundle size:  {} bytes", raw.len());

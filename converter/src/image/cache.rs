@@ -12,9 +12,9 @@
 //! each time (a tag may move), and local sources (`oci:`, `docker-archive:`) are read in place.
 
 use super::digest::Digest;
+use crate::interrupt::TempFile;
 use std::io;
 use std::path::{Path, PathBuf};
-use tempfile::NamedTempFile;
 
 pub struct BlobCache {
     dir: PathBuf,
@@ -61,19 +61,19 @@ impl BlobCache {
         std::fs::metadata(self.path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
     }
 
-    /// A temporary file beside the blobs, removed when dropped unless committed.
-    pub fn temp(&self) -> Result<NamedTempFile, CacheError> {
-        tempfile::Builder::new()
-            .prefix(".partial-")
-            .tempfile_in(&self.dir)
-            .map_err(|source| self.io(source))
+    /// A temporary file beside the blobs, removed when dropped unless committed (and when a
+    /// signal ends the convert: [`crate::interrupt`]).
+    pub fn temp(&self) -> Result<TempFile, CacheError> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".ctr2wasm-").suffix(".blob.tmp");
+        TempFile::create(&builder, &self.dir).map_err(|source| self.io(source))
     }
 
     /// Gives a verified temporary file its digest's name.
-    pub fn commit(&self, temp: NamedTempFile, digest: &Digest) -> Result<(), CacheError> {
-        temp.persist(self.path(digest))
+    pub fn commit(&self, temp: TempFile, digest: &Digest) -> Result<(), CacheError> {
+        temp.persist(&self.path(digest))
             .map(drop)
-            .map_err(|e| self.io(e.error))
+            .map_err(|e| self.io(e))
     }
 
     /// Removes a blob that failed re-verification.

@@ -13,13 +13,15 @@
 //! `images` builds the container images the `convert` tests read and holds them to skopeo and
 //! umoci; `registry` serves them from a real registry on 127.0.0.1; `node_runner` checks
 //! `tests/node/run-wasi.mjs`, which runs modules under node's WASI. `host_tools` finds the
-//! programs these drive.
+//! programs these drive. `hostile_text` checks that a signal mid-convert leaves no temporary
+//! file and that image-controlled text is shown escaped.
 
 mod convert;
 mod diff;
 mod exec_errors;
 mod guest;
 mod host_tools;
+mod hostile_text;
 mod images;
 mod memory;
 mod mounts;
