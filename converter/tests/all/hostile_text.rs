@@ -21,9 +21,22 @@ const HOSTILE: &str = "evil\u{1b}[2J\r\nctr2wasm: forged\u{9b}31m";
 /// How [`HOSTILE`] must be shown.
 const SHOWN: &str = "evil\\u{1b}[2J\\r\\nctr2wasm: forged\\u{9b}31m";
 
+/// `ctr2wasm`, started as from an interactive shell: SIGINT, SIGTERM and SIGHUP at their
+/// default action, even when this test runs as a background job or under nohup (which leave
+/// them ignored, and an ignored signal stays ignored in convert, by design).
 fn ctr2wasm() -> Command {
+    use std::os::unix::process::CommandExt;
     let mut c = Command::new(env!("CARGO_BIN_EXE_ctr2wasm"));
     c.stdin(Stdio::null());
+    // SAFETY: only async-signal-safe calls (signal) between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
     c
 }
 
