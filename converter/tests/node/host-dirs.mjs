@@ -331,11 +331,12 @@ export class HostDirs {
     ];
   }
 
-  /// Reads (`write` false) or writes the iovecs at `iovs`, at the entry's position.
+  /// Reads (`write` false) or writes the iovecs at `iovs`, from `position` on (null: where the
+  /// host fd is, for pipes and devices and appends).
   transfer(entry, iovs, count, write, position) {
     const v = this.view();
     let total = 0;
-    let at = position;
+    let offset = position;
     for (let i = 0; i < count; i++) {
       const ptr = v.getUint32(iovs + 8 * i, true);
       const len = v.getUint32(iovs + 8 * i + 4, true);
@@ -343,19 +344,33 @@ export class HostDirs {
         continue;
       }
       const buf = new Uint8Array(this.memory.buffer, ptr, len);
-      const pos = at === null ? null : Number(at);
+      const pos = offset === null ? null : Number(offset);
       const n = write
         ? fs.writeSync(entry.hostFd, buf, 0, len, pos)
         : fs.readSync(entry.hostFd, buf, 0, len, pos);
       total += n;
-      if (at !== null) {
-        at += BigInt(n);
+      if (offset !== null) {
+        offset += BigInt(n);
       }
       if (n < len) {
         break;
       }
     }
     return total;
+  }
+
+  /// fd_read/fd_write: transfers at the entry's position and moves it. O_APPEND on the host
+  /// fd puts every write at the end, whatever the position; a pipe or device has none.
+  atPosition(entry, iovs, count, write) {
+    const append = write && entry.append;
+    const position = entry.seekable && !append ? entry.position : null;
+    const n = this.transfer(entry, iovs, count, write, position);
+    if (append && entry.seekable) {
+      entry.position = fs.fstatSync(entry.hostFd, { bigint: true }).size;
+    } else if (entry.seekable) {
+      entry.position += BigInt(n);
+    }
+    return n;
   }
 
   /// The preview1 functions this class answers for its descriptors; node's WASI gets the
@@ -414,28 +429,14 @@ export class HostDirs {
         fs.fdatasyncSync(self.entry(fd).hostFd);
       },
       fd_read(fd, iovs, count, nread) {
-        const entry = self.entry(fd);
-        const n = self.transfer(entry, iovs, count, false, entry.seekable ? entry.position : null);
-        if (entry.seekable) {
-          entry.position += BigInt(n);
-        }
-        self.view().setUint32(nread, n, true);
+        self.view().setUint32(nread, self.atPosition(self.entry(fd), iovs, count, false), true);
       },
       fd_pread(fd, iovs, count, offset, nread) {
         const entry = self.entry(fd);
         self.view().setUint32(nread, self.transfer(entry, iovs, count, false, offset), true);
       },
       fd_write(fd, iovs, count, nwritten) {
-        const entry = self.entry(fd);
-        // O_APPEND on the host fd puts every write at the end, whatever the position.
-        const position = entry.seekable && !entry.append ? entry.position : null;
-        const n = self.transfer(entry, iovs, count, true, position);
-        if (entry.append && entry.seekable) {
-          entry.position = fs.fstatSync(entry.hostFd, { bigint: true }).size;
-        } else if (entry.seekable) {
-          entry.position += BigInt(n);
-        }
-        self.view().setUint32(nwritten, n, true);
+        self.view().setUint32(nwritten, self.atPosition(self.entry(fd), iovs, count, true), true);
       },
       fd_pwrite(fd, iovs, count, offset, nwritten) {
         const entry = self.entry(fd);
