@@ -128,7 +128,10 @@ mod tests {
         let path = dir.path().join("short.wasm");
         std::fs::write(&path, b"\0asm").unwrap();
         let e = ModuleFile::open(&path).err().unwrap();
-        assert_eq!(e.to_string(), format!("{} is not a wasm module", path.display()));
+        assert_eq!(
+            e.to_string(),
+            format!("{} is not a wasm module", path.display())
+        );
     }
 
     #[test]

@@ -143,8 +143,7 @@ fn append_translation(
 fn compile_converted(engine: &Engine, file: &ModuleFile) -> Result<Module> {
     let path = file.path().display();
     let bytes = file.read_all()?;
-    let jit =
-        crate::module::rebase(RUNTIME_JIT_WASM, &bytes).with_context(|| path.to_string())?;
+    let jit = crate::module::rebase(RUNTIME_JIT_WASM, &bytes).with_context(|| path.to_string())?;
     Module::new(engine, &jit)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{path} is not a module wasmtime can run"))

@@ -209,7 +209,10 @@ fn entry_file(name: &str) -> String {
 /// The entry's tag: HMAC-SHA256 of the name (length first, so no name and image can be cut
 /// differently into the same bytes) and the image.
 fn tag_of(key: &[u8; KEY_LEN], name: &str, image: &[u8]) -> [u8; TAG_LEN] {
-    hmac_sha256(key, &[&(name.len() as u64).to_le_bytes(), name.as_bytes(), image])
+    hmac_sha256(
+        key,
+        &[&(name.len() as u64).to_le_bytes(), name.as_bytes(), image],
+    )
 }
 
 /// HMAC-SHA256 (RFC 2104) of the concatenated `parts`, for a key of at most one block.

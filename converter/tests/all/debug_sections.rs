@@ -58,7 +58,10 @@ fn converted_modules_carry_no_debug_sections_unless_asked() {
     assert!(custom_sections(&stripped_bytes).contains(&"name".to_string()));
     assert!(custom_sections(&stripped_bytes).contains(&"ctr2wasm.bundle".to_string()));
     let kept_debug = debug_sections(&kept_bytes);
-    assert!(kept_debug.contains(&".debug_info".to_string()), "{kept_debug:?}");
+    assert!(
+        kept_debug.contains(&".debug_info".to_string()),
+        "{kept_debug:?}"
+    );
     assert!(custom_sections(&kept_bytes).contains(&"name".to_string()));
 
     // The web site's module (the JIT build behind the bundle) follows the module.

@@ -1,8 +1,9 @@
 //! The compiled-module cache of `ctr2wasm run` (`CACHE/modules`) is not a way in: an entry
 //! that is damaged (a flipped byte, truncated), a symlink, or writable by others is never
 //! mapped as code; `run` compiles the module again, runs the guest as if nothing happened and
-//! writes a sound, private entry in its place. Before entries were checked, each of these
-//! crashed `run` or ran what the file held.
+//! writes a sound, private entry in its place. Before entries were checked, altered code in
+//! an entry (in place, behind a symlink, or in a file others could write) was mapped and run,
+//! and `run` died of SIGSEGV.
 //!
 //! The guest is `tests/guest/exit42.c` (it prints one line and returns 42), alone in a
 //! `dir:` image; each test gets its own copy of one cache that a first run filled.
@@ -32,9 +33,11 @@ pub(crate) fn exit42_rootfs(dir: &Path) -> PathBuf {
     let rootfs = dir.join("rootfs");
     fs::create_dir_all(rootfs.join("bin")).unwrap();
     fs::copy(
-        guests
-            .root()
-            .join(guests.guest_path("exit42", Variant::Rv64gc).trim_start_matches('/')),
+        guests.root().join(
+            guests
+                .guest_path("exit42", Variant::Rv64gc)
+                .trim_start_matches('/'),
+        ),
         rootfs.join("bin/exit42"),
     )
     .unwrap();
@@ -118,14 +121,60 @@ fn copy_of_the_cache() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, cache, entry)
 }
 
+/// Where the machine code is in a cached entry: its ELF image's `.text` section (the ELF
+/// image is the whole entry, or follows a header; it starts at the ELF magic).
+fn code_range(entry: &[u8]) -> std::ops::Range<usize> {
+    let elf = entry
+        .windows(4)
+        .position(|w| w == b"\x7fELF")
+        .expect("an ELF image");
+    let image = &entry[elf..];
+    let u16_at = |o: usize| u16::from_le_bytes(image[o..o + 2].try_into().unwrap()) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(image[o..o + 4].try_into().unwrap()) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(image[o..o + 8].try_into().unwrap()) as usize;
+    let (shoff, shentsize, shnum, shstrndx) =
+        (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let section = |i: usize| shoff + i * shentsize;
+    let names = u64_at(section(shstrndx) + 0x18);
+    (0..shnum)
+        .find(|&i| image[names + u32_at(section(i))..].starts_with(b".text\0"))
+        .map(|i| {
+            let start = elf + u64_at(section(i) + 0x18);
+            start..start + u64_at(section(i) + 0x20)
+        })
+        .expect("a .text section")
+}
+
+/// The entry with one byte of every 4 KiB of its machine code inverted: before entries were
+/// checked, `run` mapped and ran this and died of SIGSEGV.
+fn with_flipped_code(entry: &[u8]) -> Vec<u8> {
+    let mut bytes = entry.to_vec();
+    for i in code_range(entry).step_by(4096) {
+        bytes[i] ^= 0xff;
+    }
+    bytes
+}
+
 /// Runs the guest over `cache` and checks that it ran and that `entry` is now a sound,
 /// private file again (not `damaged`, which the run must not have kept).
 fn assert_recovers(cache: &Path, entry: &Path, damaged: &[u8]) {
     assert_runs(&run(&exit42().module, cache));
     let meta = fs::symlink_metadata(entry).unwrap();
-    assert!(meta.file_type().is_file(), "{entry:?} is not a regular file");
-    assert_eq!(meta.mode() & 0o077, 0, "{entry:?} has mode {:o}", meta.mode());
-    assert_ne!(fs::read(entry).unwrap(), damaged, "the damaged entry was kept");
+    assert!(
+        meta.file_type().is_file(),
+        "{entry:?} is not a regular file"
+    );
+    assert_eq!(
+        meta.mode() & 0o077,
+        0,
+        "{entry:?} has mode {:o}",
+        meta.mode()
+    );
+    assert_ne!(
+        fs::read(entry).unwrap(),
+        damaged,
+        "the damaged entry was kept"
+    );
     // And that entry is used as it is by the next run.
     assert_runs(&run(&exit42().module, cache));
 }
@@ -133,15 +182,13 @@ fn assert_recovers(cache: &Path, entry: &Path, damaged: &[u8]) {
 #[test]
 fn a_cached_module_with_flipped_bytes_is_compiled_again() {
     let (_dir, cache, entry) = copy_of_the_cache();
-    let mut bytes = fs::read(&entry).unwrap();
-    // Every 4 KiB, one byte: the ELF headers, the code and the data all change.
-    for i in (0..bytes.len()).step_by(4096) {
-        bytes[i] ^= 0xff;
-    }
+    let bytes = with_flipped_code(&fs::read(&entry).unwrap());
     fs::write(&entry, &bytes).unwrap();
     assert_recovers(&cache, &entry, &bytes);
 }
 
+/// (wasmtime already refused a truncated image before entries were checked: its section
+/// headers are at the end. This holds it to that.)
 #[test]
 fn a_truncated_cached_module_is_compiled_again() {
     let (_dir, cache, entry) = copy_of_the_cache();
@@ -155,22 +202,24 @@ fn a_truncated_cached_module_is_compiled_again() {
 fn a_cached_module_replaced_by_a_symlink_is_not_followed() {
     let (dir, cache, entry) = copy_of_the_cache();
     // The link leads to a damaged copy outside the cache.
-    let mut bytes = fs::read(&entry).unwrap();
-    bytes.truncate(bytes.len() / 2);
+    let bytes = with_flipped_code(&fs::read(&entry).unwrap());
     let elsewhere = dir.path().join("elsewhere.cwasm");
     fs::write(&elsewhere, &bytes).unwrap();
     fs::remove_file(&entry).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &entry).unwrap();
     assert_recovers(&cache, &entry, &bytes);
-    assert_eq!(fs::read(&elsewhere).unwrap(), bytes, "the link's target changed");
+    assert_eq!(
+        fs::read(&elsewhere).unwrap(),
+        bytes,
+        "the link's target changed"
+    );
 }
 
 #[test]
 fn a_cached_module_others_can_write_is_not_trusted() {
     let (_dir, cache, entry) = copy_of_the_cache();
     // Damaged too, so that mapping it anyway would show.
-    let mut bytes = fs::read(&entry).unwrap();
-    bytes.truncate(bytes.len() / 2);
+    let bytes = with_flipped_code(&fs::read(&entry).unwrap());
     fs::write(&entry, &bytes).unwrap();
     fs::set_permissions(&entry, fs::Permissions::from_mode(0o666)).unwrap();
     assert_recovers(&cache, &entry, &bytes);
