@@ -9,13 +9,13 @@
 //! [`KEY_NAME`], 32 random bytes only this user can read) of the entry's name and the
 //! compiled image, then that image. An entry is opened relative to the cache directory with
 //! `O_NOFOLLOW`; it must be a regular file of this user's that nobody else can write; it is
-//! read whole into memory, and that memory (never the file again) is deserialized, only once
-//! its tag matches. Binding the name means an entry copied under another name is refused too.
+//! mapped from that descriptor (`Mapping` says why that is as good as reading it), and those
+//! bytes (never the path again) are deserialized, only once its tag matches. Binding the name means an entry copied under another name is refused too.
 //! Every failure is a miss: the module is compiled and the entry rewritten, through a
 //! temporary file renamed into place that a signal removes ([`crate::interrupt`]).
 //!
-//! The directory is made 0700 (an older, wider one is narrowed), the key 0600. The price is a
-//! read and one SHA-256 pass over the entry at each start (the README gives the numbers).
+//! The directory is made 0700 (an older, wider one is narrowed), the key 0600. The price is
+//! one SHA-256 pass over the entry and one copy of it at each start (the README has numbers).
 
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -48,9 +48,10 @@ pub fn load(
     if let Some(cache) = &cache
         && let Some((entry, image_start)) = cache.read(name)
         // SAFETY: the image is what `Module::serialize` wrote for this name: its tag was made
-        // with a key only this user can read, over exactly these bytes, and they are in our
-        // own memory now, so nothing can change them between the check and the mapping.
-        && let Ok(module) = unsafe { Module::deserialize(engine, &entry[image_start..]) }
+        // with a key only this user can read, over exactly these bytes. `deserialize` copies
+        // them into memory of its own; until then only this user could change them (see
+        // `Mapping`).
+        && let Ok(module) = unsafe { Module::deserialize(engine, &entry.bytes()[image_start..]) }
     {
         return Ok(module);
     }
@@ -135,12 +136,13 @@ impl Cache {
         }
     }
 
-    /// The entry kept as `name` and where its image starts, if it is sound (see the module
-    /// docs).
-    fn read(&self, name: &str) -> Option<(Vec<u8>, usize)> {
-        let entry = self.read_private(&entry_file(name)).ok()?;
+    /// The entry kept as `name`, mapped, and where its image starts, if it is sound (see the
+    /// module docs).
+    fn read(&self, name: &str) -> Option<(Mapping, usize)> {
+        let (file, len) = self.open_private(&entry_file(name)).ok()?;
+        let entry = Mapping::of(&file, len).ok()?;
         let header = MAGIC.len() + TAG_LEN;
-        let (head, image) = entry.split_at_checked(header)?;
+        let (head, image) = entry.bytes().split_at_checked(header)?;
         let (magic, tag) = head.split_at(MAGIC.len());
         if magic != MAGIC || !equal_in_constant_time(tag, &tag_of(&self.key, name, image)) {
             return None;
@@ -169,18 +171,25 @@ impl Cache {
         crate::interrupt::TempFile::create(&builder, &self.dir_path)
     }
 
-    /// The whole of file `name` in the cache directory, if it is a regular file (not a
+    /// File `name` in the cache directory and its length, if it is a regular file (not a
     /// symlink) of this user's that nobody else can write (nor, for the key, read).
-    fn read_private(&self, name: &str) -> std::io::Result<Vec<u8>> {
+    fn open_private(&self, name: &str) -> std::io::Result<(File, usize)> {
         let fd = open_nofollow(self.dir.as_raw_fd(), name.as_bytes(), libc::O_NONBLOCK)?;
-        let mut file = File::from(fd);
+        let file = File::from(fd);
         let meta = file.metadata()?;
         let forbidden = if name == KEY_NAME { 0o077 } else { 0o022 };
         if !meta.is_file() || meta.uid() != euid() || meta.mode() & forbidden != 0 {
             return Err(std::io::Error::other("not a private file"));
         }
+        let len = usize::try_from(meta.len()).map_err(std::io::Error::other)?;
+        Ok((file, len))
+    }
+
+    /// The whole of file `name` (see [`Cache::open_private`]).
+    fn read_private(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        let (mut file, len) = self.open_private(name)?;
         let mut bytes = Vec::new();
-        bytes.try_reserve_exact(usize::try_from(meta.len()).map_err(std::io::Error::other)?)?;
+        bytes.try_reserve_exact(len)?;
         file.read_to_end(&mut bytes)?;
         Ok(bytes)
     }
@@ -199,6 +208,53 @@ impl Cache {
         for (_, p) in entries.into_iter().skip(KEEP) {
             let _ = std::fs::remove_file(p);
         }
+    }
+}
+
+/// A whole entry, mapped read-only and private: checking and copying it costs no read into a
+/// buffer of its own (for a module of 40 MB, that read cost more than the hash). Its bytes
+/// can change under the mapping only by a write in place to the file, which only its owner
+/// (this user, [`Cache::open_private`]) can make and ctr2wasm never makes (entries are
+/// renamed into place), and such a write is no more than that user can do to ctr2wasm itself.
+struct Mapping {
+    ptr: std::ptr::NonNull<libc::c_void>,
+    len: usize,
+}
+
+impl Mapping {
+    fn of(file: &File, len: usize) -> std::io::Result<Mapping> {
+        if len == 0 {
+            return Err(std::io::Error::other("an empty entry"));
+        }
+        // SAFETY: a new read-only private mapping of a descriptor we hold; nothing else
+        // refers to it.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let ptr = std::ptr::NonNull::new(ptr).ok_or_else(|| std::io::Error::other("mmap"))?;
+        Ok(Mapping { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes are mapped at `ptr` until drop.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().cast(), self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly what `of` mapped; no slice of it outlives `self`.
+        unsafe { libc::munmap(self.ptr.as_ptr(), self.len) };
     }
 }
 
