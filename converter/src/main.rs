@@ -12,6 +12,7 @@ mod escape;
 mod image;
 mod interrupt;
 mod module;
+mod module_file;
 mod rootfs_dir;
 mod serve;
 mod wasm;

@@ -225,19 +225,52 @@ fn usize_range(r: std::ops::Range<u64>) -> std::ops::Range<usize> {
 }
 
 /// The image of the assembled `module` behind another `runtime` (the JIT build, for
-/// `ctr2wasm run`): the same bundle and config, assembled again.
+/// `ctr2wasm run`): the same bundle and config, assembled again. The runtime keeps its debug
+/// sections only if `module`'s did (`convert --keep-debug-info`).
 pub fn rebase(runtime: &[u8], module: &[u8]) -> Result<Vec<u8>> {
     let bundle = bundle_of(module)?;
     let mut config = None;
+    let mut has_debug = false;
     for payload in Parser::new(0).parse_all(module) {
-        if let Payload::CustomSection(c) = payload?
-            && c.name() == CONFIG_SECTION
-        {
-            config = Some(c.data());
+        if let Payload::CustomSection(c) = payload? {
+            if c.name() == CONFIG_SECTION {
+                config = Some(c.data());
+            }
+            has_debug |= c.name().starts_with(DEBUG_SECTION_PREFIX);
         }
     }
     let config = config.context("not a ctr2wasm module: it has no config section")?;
-    assemble(runtime, bundle, config)
+    if has_debug {
+        assemble(runtime, bundle, config)
+    } else {
+        assemble(&strip_debug(runtime)?, bundle, config)
+    }
+}
+
+/// What the custom sections holding DWARF are named (`.debug_info`, `.debug_line`, ...):
+/// wasm-ld writes them for the runtime's build, and nothing running the module reads them.
+const DEBUG_SECTION_PREFIX: &str = ".debug";
+
+/// `runtime` without its DWARF sections (most of its size). The `name` section stays, so a
+/// trap's backtrace still names functions; every other section is copied byte for byte.
+pub fn strip_debug(runtime: &[u8]) -> Result<Vec<u8>> {
+    let mut out = wasm_encoder::Module::new();
+    for payload in Parser::new(0).parse_all(runtime) {
+        let payload = payload.context("reading the runtime module")?;
+        if let Payload::CustomSection(c) = &payload
+            && c.name().starts_with(DEBUG_SECTION_PREFIX)
+        {
+            continue;
+        }
+        // Code entries are inside the code section's range; version and end are not sections.
+        if let Some((id, range)) = payload.as_section() {
+            out.section(&RawSection {
+                id,
+                data: &runtime[usize_range(range)],
+            });
+        }
+    }
+    Ok(out.finish())
 }
 
 /// The bundle inside an assembled module: its passive data segment that starts with the

@@ -1,19 +1,23 @@
 //! The embedded runtime: runs the runtime module (`wasi-shim` built for wasm32-wasip1) in
 //! wasmtime, the same way `wasmtime run` would.
 //!
-//! Compiled code is cached, so only the first run pays for Cranelift: the embedded runtime
-//! in wasmtime's own cache, and a converted module file as a precompiled image keyed by the
-//! file's identity (device, inode, size, times), which is mapped, not read, on later runs —
-//! so starting a module costs the same however large its image is, with no hash of it.
+//! Compiled code is cached (`precompiled`), so only the first run pays for Cranelift: a
+//! converted module file keyed by the file's identity (device, inode, size, times), the
+//! embedded runtime by its hash. Each entry is checked before it is mapped as code.
+//! wasmtime's own cache is not used: its entries are not checked (a damaged one is mapped as
+//! it is), and it would only hold a second copy of every module.
 //!
 //! Both run the runtime's JIT build, which translates hot guest code to small wasm modules at
 //! run time and asks its host to compile them (the `ctr2wasm_jit.compile` import, provided
 //! here). A converted module carries the plain build, so `wasmtime run` and node can run it;
 //! loading one here puts its bundle behind the JIT build instead.
 
+mod precompiled;
+
+use crate::module_file::ModuleFile;
 use anyhow::{Context as _, Result};
-use std::path::{Path, PathBuf};
-use wasmtime::{Cache, Caller, Config, Engine, Extern, Instance, Linker, Module, Ref, Store};
+use std::path::PathBuf;
+use wasmtime::{Caller, Config, Engine, Extern, Instance, Linker, Module, Ref, Store};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder, p1};
 
 /// The runtime module, built by `build.rs`.
@@ -31,10 +35,11 @@ pub struct Invocation {
 
 /// The module to run.
 pub enum Wasm<'a> {
-    /// In memory (the embedded runtime): compiled through wasmtime's cache.
+    /// In memory (the embedded runtime), cached by its hash.
     Bytes(&'a [u8]),
-    /// A converted module file: compiled through the precompiled-image cache.
-    File(&'a Path),
+    /// A converted module file (checked by `module_file`), cached by its identity and run
+    /// behind the runtime's JIT build.
+    File(&'a ModuleFile),
 }
 
 /// Runs `wasm` to completion and returns the exit status it asked for.
@@ -44,15 +49,19 @@ pub fn run(wasm: Wasm, inv: &Invocation) -> Result<i32> {
     if std::env::var_os("CTR2WASM_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
-    // A missing or unreadable cache only costs compile time.
-    if let Ok(cache) = Cache::from_file(None) {
-        config.cache(Some(cache));
-    }
     let engine = Engine::new(&config)?;
     let module = match wasm {
-        Wasm::Bytes(bytes) => Module::new(&engine, bytes)
-            .map_err(|e| anyhow::Error::from(e).context("compiling the runtime module"))?,
-        Wasm::File(path) => precompiled::load(&engine, path)?,
+        Wasm::Bytes(bytes) => {
+            precompiled::load(&engine, &precompiled::bytes_entry_name(bytes), || {
+                Module::new(&engine, bytes)
+                    .map_err(|e| anyhow::Error::from(e).context("compiling the runtime module"))
+            })?
+        }
+        Wasm::File(file) => precompiled::load(
+            &engine,
+            &precompiled::file_entry_name(file.metadata()),
+            || compile_converted(&engine, file),
+        )?,
     };
     let mut linker = Linker::new(&engine);
     p1::add_to_linker_sync(&mut linker, |ctx| ctx)?;
@@ -130,95 +139,12 @@ fn append_translation(
     u32::try_from(base).context("table index")
 }
 
-/// The cache of compiled module files.
-mod precompiled {
-    use anyhow::{Context as _, Result};
-    use sha2::{Digest, Sha256};
-    use std::os::unix::fs::MetadataExt;
-    use std::path::{Path, PathBuf};
-    use wasmtime::{Engine, Module};
-
-    /// Where the compiled form of the module at `path`, as it is now, is kept: named by the
-    /// file's identity and this build, so a rewritten file or a new ctr2wasm misses.
-    fn cache_path(path: &Path) -> Option<PathBuf> {
-        let meta = std::fs::metadata(path).ok()?;
-        let identity = format!(
-            "{} {} {} {} {} {} {} {}",
-            meta.dev(),
-            meta.ino(),
-            meta.size(),
-            meta.mtime(),
-            meta.mtime_nsec(),
-            meta.ctime(),
-            meta.ctime_nsec(),
-            env!("CARGO_PKG_VERSION"),
-        );
-        let mut h = Sha256::new();
-        h.update(identity.as_bytes());
-        h.update(super::RUNTIME_WASM.len().to_le_bytes());
-        h.update(super::RUNTIME_JIT_WASM.len().to_le_bytes());
-        let key: String = h.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Some(
-            crate::dirs::cache_dir()?
-                .join("modules")
-                .join(format!("{key}.cwasm")),
-        )
-    }
-
-    pub fn load(engine: &Engine, path: &Path) -> Result<Module> {
-        let cached = cache_path(path);
-        if let Some(c) = &cached
-            // SAFETY: the file was written by `Module::serialize` below, into the user's own
-            // cache; wasmtime checks that it was made by this engine and configuration.
-            && let Ok(m) = unsafe { Module::deserialize_file(engine, c) }
-        {
-            return Ok(m);
-        }
-        let mut bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if let Ok(jit) = crate::module::rebase(super::RUNTIME_JIT_WASM, &bytes) {
-            bytes = jit;
-        }
-        let module = Module::new(engine, &bytes)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("{} is not a module wasmtime can run", path.display()))?;
-        if let Some(c) = cached {
-            // Best effort: without a cache the next run compiles again.
-            let _ = store(&module, &c);
-        }
-        Ok(module)
-    }
-
-    fn store(module: &Module, path: &Path) -> Result<()> {
-        let dir = path.parent().context("cache path")?;
-        std::fs::create_dir_all(dir)?;
-        let image = module.serialize()?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, &image)?;
-        tmp.persist(path)?;
-        prune(dir);
-        Ok(())
-    }
-
-    /// How many compiled modules the cache keeps (each is about the module's size).
-    const KEEP: usize = 8;
-
-    /// Drops all but the [`KEEP`] most recently written compiled modules.
-    fn prune(dir: &Path) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = rd
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        entries.sort_by_key(|e| std::cmp::Reverse(e.0));
-        for (_, p) in entries.into_iter().skip(KEEP) {
-            let _ = std::fs::remove_file(p);
-        }
-    }
+/// Compiles the converted module in `file` behind the runtime's JIT build.
+fn compile_converted(engine: &Engine, file: &ModuleFile) -> Result<Module> {
+    let path = file.path().display();
+    let bytes = file.read_all()?;
+    let jit = crate::module::rebase(RUNTIME_JIT_WASM, &bytes).with_context(|| path.to_string())?;
+    Module::new(engine, &jit)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{path} is not a module wasmtime can run"))
 }

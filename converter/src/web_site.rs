@@ -14,14 +14,37 @@ static FILES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/web_files.r
 /// The name the page fetches the module by.
 pub const MODULE_NAME: &str = "module.wasm";
 
-/// Writes the site into `dir` (created if missing; files of the same names are replaced):
-/// the page with `title` as its title, and `module` — behind the runtime's JIT build, whose
-/// `ctr2wasm_jit.compile` import the page's worker provides (a module that is not a
-/// converted image goes as it is).
+/// Writes the site for the converted `module` into `dir` (see [`write_page`]), behind the
+/// runtime's JIT build, whose `ctr2wasm_jit.compile` import the page's worker provides.
+/// Refuses, before writing anything, a module that is not a converted image.
 pub fn write(dir: &Path, module: &[u8], title: &str) -> Result<()> {
-    let rebased = crate::module::rebase(crate::wasm::RUNTIME_JIT_WASM, module).ok();
-    let module = rebased.as_deref().unwrap_or(module);
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let jit = crate::module::rebase(crate::wasm::RUNTIME_JIT_WASM, module)?;
+    write_page(dir, &jit, title)
+}
+
+/// Writes the site into `dir` (created if missing; files of the same names are replaced):
+/// the page with `title` as its title, and `module` as it is. When `dir` is created here and
+/// a write fails, it is removed again, so a failure leaves no half-written site.
+pub fn write_page(dir: &Path, module: &[u8], title: &str) -> Result<()> {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let created = match std::fs::create_dir(dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => false,
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot create {}", dir.display()));
+        }
+    };
+    let result = write_files(dir, module, title);
+    if result.is_err() && created {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+fn write_files(dir: &Path, module: &[u8], title: &str) -> Result<()> {
     for (name, bytes) in FILES {
         let page;
         let bytes = if *name == "index.html" {
@@ -58,7 +81,7 @@ mod tests {
     #[test]
     fn the_site_has_the_page_the_worker_and_the_module() {
         let dir = std::env::temp_dir().join(format!("ctr2wasm-web-site-{}", std::process::id()));
-        write(&dir, b"\0asm\x01\0\0\0", "debian:13 <riscv64>").unwrap();
+        write_page(&dir, b"\0asm\x01\0\0\0", "debian:13 <riscv64>").unwrap();
         for name in [
             "index.html",
             "main.js",

@@ -31,6 +31,10 @@ pub struct ConvertArgs {
     /// zstd level for the bundle's chunks (1–22).
     #[arg(long, default_value_t = writer::Options::default().level, value_parser = clap::value_parser!(i32).range(1..=22))]
     pub level: i32,
+    /// Keep the runtime's DWARF sections (`.debug_*`, 3.6 MB) in the module, for a wasm
+    /// debugger; without it only the `name` section stays.
+    #[arg(long)]
+    pub keep_debug_info: bool,
     /// No progress or summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -55,7 +59,14 @@ pub fn run(args: ConvertArgs) -> Result<()> {
     };
     let (bundle, stats) =
         writer::write(&loaded.tree, &loaded.config, options).context("packing the bundle")?;
-    let module = module::assemble(crate::wasm::RUNTIME_WASM, &bundle, &loaded.config.encode())?;
+    let stripped;
+    let runtime = if args.keep_debug_info {
+        crate::wasm::RUNTIME_WASM
+    } else {
+        stripped = module::strip_debug(crate::wasm::RUNTIME_WASM)?;
+        &stripped
+    };
+    let module = module::assemble(runtime, &bundle, &loaded.config.encode())?;
     if let Some(mut out) = out.take() {
         out.write_all(&module)?;
         out.commit()?;

@@ -2,6 +2,7 @@
 
 use crate::escape;
 use crate::module;
+use crate::module_file::ModuleFile;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -15,8 +16,7 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: InspectArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.module)
-        .with_context(|| format!("cannot read {}", args.module.display()))?;
+    let bytes = ModuleFile::open(&args.module)?.read_all()?;
     let raw = module::bundle_of(&bytes).with_context(|| args.module.display().to_string())?;
     let bundle = Bundle::open(Source::Bytes(raw.to_vec()))
         .with_context(|| args.module.display().to_string())?;

@@ -3,6 +3,7 @@
 //! container's status.
 
 use super::{DirArg, parse_dir};
+use crate::module_file::ModuleFile;
 use crate::wasm::{self, Invocation};
 use anyhow::{Result, bail};
 use clap::Args;
@@ -25,6 +26,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let module = ModuleFile::open(&args.module)?;
     let mut env = Vec::new();
     for kv in &args.env {
         let Some((k, v)) = kv.split_once('=') else {
@@ -55,7 +57,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let mut argv = vec![args.module.display().to_string()];
     argv.extend(args.args);
     let status = wasm::run(
-        wasm::Wasm::File(&args.module),
+        wasm::Wasm::File(&module),
         &Invocation {
             args: argv,
             env,

@@ -3,6 +3,7 @@
 //! `ctr2wasm web-site --runtime DIR` puts the embedded runtime module itself on the page, for
 //! development: the page then needs `?rootfs=X.tar` (see `web/src/main.js`).
 
+use crate::module_file::ModuleFile;
 use crate::{wasm, web_site};
 use anyhow::{Context as _, Result};
 use std::path::PathBuf;
@@ -22,21 +23,25 @@ pub struct WebSiteArgs {
 }
 
 pub fn run(args: WebSiteArgs) -> Result<()> {
-    let (module, dir, default_title) = match (args.runtime, args.paths.as_slice()) {
-        (true, [dir]) => (
-            wasm::RUNTIME_JIT_WASM.to_vec(),
+    match (args.runtime, args.paths.as_slice()) {
+        (true, [dir]) => web_site::write_page(
             dir,
-            "ctr2wasm runtime".to_string(),
+            wasm::RUNTIME_JIT_WASM,
+            &args.title.unwrap_or_else(|| "ctr2wasm runtime".into()),
         ),
-        (false, [module, dir]) => (
-            std::fs::read(module).with_context(|| format!("cannot read {}", module.display()))?,
-            dir,
-            module
-                .file_name()
-                .map_or_else(|| "ctr2wasm".into(), |n| n.to_string_lossy().into_owned()),
-        ),
+        (false, [module, dir]) => {
+            // Everything about the input is checked before the site's directory is made.
+            let bytes = ModuleFile::open(module)?.read_all()?;
+            let jit = crate::module::rebase(wasm::RUNTIME_JIT_WASM, &bytes)
+                .with_context(|| module.display().to_string())?;
+            let title = args.title.unwrap_or_else(|| {
+                module
+                    .file_name()
+                    .map_or_else(|| "ctr2wasm".into(), |n| n.to_string_lossy().into_owned())
+            });
+            web_site::write_page(dir, &jit, &title)
+        }
         (true, _) => anyhow::bail!("--runtime takes only DIR, not MODULE.wasm"),
         (false, _) => anyhow::bail!("missing DIR (or give --runtime instead of MODULE.wasm)"),
-    };
-    web_site::write(dir, &module, &args.title.unwrap_or(default_title))
+    }
 }

@@ -14,9 +14,13 @@
 //! umoci; `registry` serves them from a real registry on 127.0.0.1; `node_runner` checks
 //! `tests/node/run-wasi.mjs`, which runs modules under node's WASI. `host_tools` finds the
 //! programs these drive. `hostile_text` checks that a signal mid-convert leaves no temporary
-//! file and that image-controlled text is shown escaped.
+//! file and that image-controlled text is shown escaped. `cli_inputs` checks what `run`,
+//! `inspect` and `web-site` refuse; `module_cache` that a damaged compiled-module cache is
+//! never mapped; `debug_sections` that converted modules carry no DWARF unless asked.
 
+mod cli_inputs;
 mod convert;
+mod debug_sections;
 mod diff;
 mod exec_errors;
 mod guest;
@@ -24,6 +28,7 @@ mod host_tools;
 mod hostile_text;
 mod images;
 mod memory;
+mod module_cache;
 mod mounts;
 mod node_runner;
 mod registry;
