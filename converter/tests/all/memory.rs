@@ -156,15 +156,16 @@ fn mappings_stop_at_max_map_count_with_enomem() {
             .and_then(|rest| rest.split(' ').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no mmap failure in {stdout:?} (wasm: {wasm})"));
-        assert!((65_500..65_531).contains(&made), "made {made} (wasm: {wasm})");
+        assert!(
+            (65_500..65_531).contains(&made),
+            "made {made} (wasm: {wasm})"
+        );
         assert_eq!(
             (status, stdout.as_str(), stderr.as_str()),
             (
                 0,
-                format!(
-                    "mmap failed after {made} maps: ENOMEM; /proc/self/maps has 65531 lines\n"
-                )
-                .as_str(),
+                format!("mmap failed after {made} maps: ENOMEM; /proc/self/maps has 65531 lines\n")
+                    .as_str(),
                 ""
             ),
             "wasm: {wasm}"

@@ -28,10 +28,10 @@ mod page_table;
 mod region;
 mod tlb;
 
-use frame::Frame;
 pub use charge::{
     Charge, DEFAULT_MEMORY_LIMIT, memory_available, memory_in_use, memory_limit, set_memory_limit,
 };
+use frame::Frame;
 use page_table::{PTE_CODE, PTE_MAPPED, PTE_SHARED, PageTable, Pte};
 use region::RegionMap;
 use std::rc::Rc;

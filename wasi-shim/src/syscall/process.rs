@@ -18,7 +18,8 @@ use crate::loader::exec::{ExecRequest, exec_image};
 use crate::signal::frame_riscv64;
 use crate::task::fd::GuestFd;
 use crate::task::{
-    ExecArgs, ExitStatus, PROCESS_BYTES, Process, THREAD_BYTES, Thread, Wait, WaitOn, comm_of, futex,
+    ExecArgs, ExitStatus, PROCESS_BYTES, Process, THREAD_BYTES, Thread, Wait, WaitOn, comm_of,
+    futex,
 };
 use crate::vfs::procfs::ProcSelf;
 use ctr2wasm_emulator::mmu::{ADDRESS_SPACE_END, memory_available};

@@ -140,8 +140,7 @@ impl Mm {
     /// `end`) and the process is at [`MAX_MAP_COUNT`] (`split_vma`'s `map_count >=
     /// sysctl_max_map_count`) or the pieces would pass the memory limit.
     pub fn check_split(&self, start: u64, end: u64) -> Result<(), Errno> {
-        let straddles =
-            |at: u64| matches!(self.vma_at(at), Some((s, v)) if s < at && v.end > at);
+        let straddles = |at: u64| matches!(self.vma_at(at), Some((s, v)) if s < at && v.end > at);
         if (straddles(start) || straddles(end))
             && (self.vmas.len() >= MAX_MAP_COUNT || !memory_available(2 * VMA_BYTES))
         {

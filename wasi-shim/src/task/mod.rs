@@ -29,10 +29,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::abi::process::{MAX_ARG_STRINGS, MAX_ARG_STRLEN};
+use crate::abi::resource::RLIMIT_NPROC;
 use crate::abi::resource::{INIT_RLIMITS, RLIM_NLIMITS, Rlimit};
 use crate::abi::signal::{NSIG, SS_DISABLE, SigAction, SigInfo, StackT};
 use crate::vfs::GuestPathBuf;
-use crate::abi::resource::RLIMIT_NPROC;
 use ctr2wasm_emulator::mmu::{AddressSpace, Charge, memory_limit};
 use ctr2wasm_emulator::riscv64::{DecodeCache, Hart};
 use fd::FdTable;
