@@ -111,6 +111,7 @@ differential_tests! {
     int128,
     int_edge,
     libm,
+    limits { args: ["fork", "5"], env: [] },
     links,
     malloc,
     misaligned,

@@ -17,16 +17,21 @@
 //! - Pages that have been decoded as code carry [`PTE_CODE`]; writing, unmapping or
 //!   re-protecting such a page records it in [`AddressSpace::take_stale_code`] so the decode
 //!   cache (owned by the architecture module) can drop it.
-//! - Frames count against a per-thread limit ([`set_memory_limit`]); populating a page past it
-//!   fails with [`FaultKind::OutOfMemory`], which the kernel answers like Linux's OOM killer.
+//! - Frames and page-table leaves are charged against the memory limit ([`charge`]);
+//!   populating a page past it fails with [`FaultKind::OutOfMemory`], which the kernel
+//!   answers like Linux's OOM killer. The region map is not charged here: its size follows
+//!   the kernel's mappings, which the kernel charges and caps (`vm.max_map_count`).
 
+pub mod charge;
 mod frame;
 mod page_table;
 mod region;
 mod tlb;
 
+pub use charge::{
+    Charge, DEFAULT_MEMORY_LIMIT, memory_available, memory_in_use, memory_limit, set_memory_limit,
+};
 use frame::Frame;
-pub use frame::{DEFAULT_MEMORY_LIMIT, memory_available, memory_in_use, set_memory_limit};
 use page_table::{PTE_CODE, PTE_MAPPED, PTE_SHARED, PageTable, Pte};
 use region::RegionMap;
 use std::rc::Rc;
@@ -146,7 +151,12 @@ impl AddressSpace {
     /// changing nothing, when the frames would pass the memory limit.
     pub fn map_shared(&mut self, addr: u64, len: u64, prot: Prot) -> bool {
         let (first, end) = Self::page_range(addr, len);
-        if !Frame::available(end.saturating_sub(first)) {
+        let npages = end.saturating_sub(first);
+        let leaves = npages.div_ceil(1 << 9) + 1;
+        let cost = npages
+            .saturating_mul(PAGE_SIZE)
+            .saturating_add(leaves.saturating_mul(page_table::LEAF_BYTES));
+        if !memory_available(cost) {
             self.out_of_memory = true;
             return false;
         }
@@ -155,9 +165,13 @@ impl AddressSpace {
         self.regions.set(first, end, flags);
         // Bounded by the memory limit checked above.
         for vpn in first..end {
-            *self.table.get_or_insert(vpn) = Pte {
-                // Never `None` after the check above; a `None` would only make the page
-                // private-on-fork, not wrong for this process.
+            let Some(pte) = self.table.get_or_insert(vpn) else {
+                // Not after the check above; the page stays untouched, and private-on-fork.
+                self.out_of_memory = true;
+                break;
+            };
+            *pte = Pte {
+                // As above; a `None` would only make the page private-on-fork.
                 frame: Frame::zeroed(),
                 flags: PTE_MAPPED | flags,
             };
@@ -210,7 +224,11 @@ impl AddressSpace {
         });
         self.table.prune_range(src, src_end);
         for (vpn, pte) in moved {
-            *self.table.get_or_insert(vpn) = pte;
+            match self.table.get_or_insert(vpn) {
+                Some(slot) => *slot = pte,
+                // The page's contents are lost: the process is OOM-killed before it runs on.
+                None => self.out_of_memory = true,
+            }
         }
         for (first, end, flags) in self.regions.take(src, src_end) {
             self.regions.set(first - src + dst, end - src + dst, flags);
@@ -230,16 +248,19 @@ impl AddressSpace {
     }
 
     /// A copy-on-write copy for `fork`: both spaces share every frame until one writes.
-    pub fn fork(&mut self) -> AddressSpace {
+    /// `None` when the copy's page table would pass the memory limit (`fork` then fails with
+    /// `ENOMEM`, as `dup_mmap` does).
+    pub fn fork(&mut self) -> Option<AddressSpace> {
+        let table = self.table.clone_for_fork()?;
         // Our write tags assumed sole ownership of the frames; after sharing they don't.
         self.tlb.flush_all();
-        AddressSpace {
+        Some(AddressSpace {
             tlb: Tlb::new(),
             regions: self.regions.clone(),
-            table: self.table.clone_for_fork(),
+            table,
             stale_code: Vec::new(),
             out_of_memory: false,
-        }
+        })
     }
 
     /// Code pages whose decoded form is stale since the last call (written, unmapped or
@@ -287,7 +308,13 @@ impl AddressSpace {
             access: Access::Exec,
             kind,
         };
-        let pte = Self::entry(&mut self.table, &self.regions, vpn, Prot::EXEC).map_err(fault)?;
+        let pte = match Self::entry(&mut self.table, &self.regions, vpn, Prot::EXEC) {
+            Ok(pte) => pte,
+            Err(kind) => {
+                self.out_of_memory |= kind == FaultKind::OutOfMemory;
+                return Err(fault(kind));
+            }
+        };
         pte.flags |= PTE_CODE;
         let mut bytes = Box::new([0u8; PAGE_SIZE as usize]);
         if let Some(frame) = &pte.frame {
@@ -404,7 +431,13 @@ impl AddressSpace {
             Access::Write => Prot::WRITE,
             Access::Exec => Prot::NONE,
         };
-        let pte = Self::entry(&mut self.table, &self.regions, vpn, needed).map_err(fault)?;
+        let pte = match Self::entry(&mut self.table, &self.regions, vpn, needed) {
+            Ok(pte) => pte,
+            Err(kind) => {
+                self.out_of_memory |= kind == FaultKind::OutOfMemory;
+                return Err(fault(kind));
+            }
+        };
         let writing = access != Access::Read;
         if writing {
             if pte.flags & PTE_CODE != 0 {
@@ -457,8 +490,8 @@ impl AddressSpace {
 
     /// The page-table entry of page `vpn` for an access needing `needed`, created from the
     /// page's region on first touch. The check comes first, so that a fault on a reserved
-    /// page creates no entry. (An associated function so that the entry borrows only the
-    /// table.)
+    /// page creates no entry. `OutOfMemory` when the page's leaf would pass the memory limit.
+    /// (An associated function so that the entry borrows only the table.)
     fn entry<'a>(
         table: &'a mut PageTable,
         regions: &RegionMap,
@@ -472,7 +505,7 @@ impl AddressSpace {
         if flags & needed.bits() != needed.bits() {
             return Err(FaultKind::Protection);
         }
-        let pte = table.get_or_insert(vpn);
+        let pte = table.get_or_insert(vpn).ok_or(FaultKind::OutOfMemory)?;
         if pte.flags & PTE_MAPPED == 0 {
             *pte = Pte { frame: None, flags };
         }
@@ -534,7 +567,7 @@ mod tests {
         let mut parent = AddressSpace::new();
         parent.map(0x4000, PAGE_SIZE, Prot::RW);
         parent.write_u64(0x4000, 7).unwrap();
-        let mut child = parent.fork();
+        let mut child = parent.fork().unwrap();
         child.write_u64(0x4000, 9).unwrap();
         assert_eq!(parent.read_u64(0x4000).unwrap(), 7);
         assert_eq!(child.read_u64(0x4000).unwrap(), 9);
@@ -546,7 +579,7 @@ mod tests {
     fn shared_pages_stay_shared_after_fork() {
         let mut parent = AddressSpace::new();
         parent.map_shared(0x4000, PAGE_SIZE, Prot::RW);
-        let mut child = parent.fork();
+        let mut child = parent.fork().unwrap();
         child.write_u64(0x4000, 9).unwrap();
         assert_eq!(parent.read_u64(0x4000).unwrap(), 9);
         parent.write_u64(0x4008, 5).unwrap();
@@ -594,8 +627,11 @@ mod tests {
         assert!(!m.take_out_of_memory());
         // Reads of untouched pages still share the zero frame.
         assert_eq!(m.read_u64(0x20000).unwrap(), 0);
+        // The copy's page table is charged, so fork is refused at the limit.
+        assert!(m.fork().is_none());
+        set_memory_limit(base + 4 * PAGE_SIZE + page_table::LEAF_BYTES);
         // Breaking copy-on-write needs a frame too.
-        let mut child = m.fork();
+        let mut child = m.fork().unwrap();
         assert_eq!(
             child.write_u64(0x10000, 9).unwrap_err().kind,
             FaultKind::OutOfMemory
@@ -605,8 +641,31 @@ mod tests {
         m.unmap(0x10000, 2 * PAGE_SIZE);
         assert_eq!(memory_in_use(), base + 2 * PAGE_SIZE);
         m.write_u64(0x14000, 1).unwrap();
+        set_memory_limit(DEFAULT_MEMORY_LIMIT);
         assert!(m.map_shared(0x80000, PAGE_SIZE, Prot::RW));
         drop(m);
+        // The leaf made before `base` was taken went with `m`.
+        assert_eq!(memory_in_use(), base - page_table::LEAF_BYTES);
+    }
+
+    #[test]
+    fn page_table_leaves_count_against_the_memory_limit() {
+        // Reading untouched pages costs no frame (they share the zero frame) but a leaf per
+        // 2 MiB span: a huge reservation read once per span must still meet the limit.
+        let mut m = AddressSpace::new();
+        m.map(0x4000_0000, 1 << 40, Prot::RW);
+        m.read_u64(0x4000_0000).unwrap();
+        let base = memory_in_use();
+        set_memory_limit(base + 8 * page_table::LEAF_BYTES);
+        let span = 2 << 20;
+        for i in 1..=8 {
+            m.read_u64(0x4000_0000 + i * span).unwrap();
+        }
+        assert_eq!(memory_in_use(), base + 8 * page_table::LEAF_BYTES);
+        let e = m.read_u64(0x4000_0000 + 9 * span).unwrap_err();
+        assert_eq!((e.access, e.kind), (Access::Read, FaultKind::OutOfMemory));
+        assert!(m.take_out_of_memory());
+        m.unmap(0x4000_0000 + span, 8 * span);
         assert_eq!(memory_in_use(), base);
         set_memory_limit(DEFAULT_MEMORY_LIMIT);
     }
@@ -698,7 +757,7 @@ mod tests {
         parent.map(base, 1 << 30, Prot::RW);
         parent.write_u64(base, 7).unwrap();
         parent.write_u64(base + 1000 * PAGE_SIZE, 8).unwrap();
-        let mut child = parent.fork();
+        let mut child = parent.fork().unwrap();
         assert_eq!(child.resident_pages(), 2);
         assert_eq!(child.prot_at(base + (1 << 30) - 1), Some(Prot::RW));
         assert_eq!(child.read_u64(base + 1000 * PAGE_SIZE).unwrap(), 8);

@@ -4,7 +4,13 @@
 //! have entries (which pages are mapped is [`super::region`]'s business), so range operations
 //! walk the leaves present in the range, never every page of it. Lookups happen only on TLB
 //! misses, and the ordered map gives range operations and `fork` a cheap walk.
+//!
+//! Each leaf is charged against the memory limit ([`super::charge`]), as Linux accounts a
+//! process's page tables to its memory cgroup (`GFP_PGTABLE_USER`): reading one byte of each
+//! 2 MiB of a huge reservation costs a leaf each and no frame, and would otherwise grow
+//! without bound.
 
+use super::charge::Charge;
 use super::frame::Frame;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -29,6 +35,21 @@ pub(crate) struct Pte {
 
 struct Leaf {
     ptes: Box<[Pte; LEAF_LEN]>,
+    _charge: Charge,
+}
+
+/// What one leaf costs: its entries and its node in the map.
+pub(crate) const LEAF_BYTES: u64 = (std::mem::size_of::<[Pte; LEAF_LEN]>() + 64) as u64;
+
+impl Leaf {
+    /// An empty leaf, or `None` past the memory limit.
+    fn new() -> Option<Leaf> {
+        let charge = Charge::try_new(LEAF_BYTES)?;
+        Some(Leaf {
+            ptes: Box::new(std::array::from_fn(|_| Pte::default())),
+            _charge: charge,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -42,11 +63,14 @@ impl PageTable {
         leaf.ptes.get(vpn as usize % LEAF_LEN)
     }
 
-    pub fn get_or_insert(&mut self, vpn: u64) -> &mut Pte {
-        let leaf = self.leaves.entry(vpn >> LEAF_BITS).or_insert_with(|| Leaf {
-            ptes: Box::new(std::array::from_fn(|_| Pte::default())),
-        });
-        &mut leaf.ptes[vpn as usize % LEAF_LEN]
+    /// The entry of page `vpn`, making its leaf if need be; `None` when a new leaf would pass
+    /// the memory limit.
+    pub fn get_or_insert(&mut self, vpn: u64) -> Option<&mut Pte> {
+        let leaf = match self.leaves.entry(vpn >> LEAF_BITS) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(Leaf::new()?),
+        };
+        leaf.ptes.get_mut(vpn as usize % LEAF_LEN)
     }
 
     /// Drops the leaves covering pages `[first, end)` that have no mapped page left.
@@ -110,12 +134,14 @@ impl PageTable {
     }
 
     /// The child's table for `fork`: same frames (reference counts go up), and no page
-    /// marked as code since the child's decode cache starts empty.
-    pub fn clone_for_fork(&self) -> PageTable {
+    /// marked as code since the child's decode cache starts empty. `None` when its leaves
+    /// would pass the memory limit.
+    pub fn clone_for_fork(&self) -> Option<PageTable> {
         let leaves = self
             .leaves
             .iter()
             .map(|(&k, leaf)| {
+                let charge = Charge::try_new(LEAF_BYTES)?;
                 let ptes = Box::new(std::array::from_fn(|i| {
                     let p = &leaf.ptes[i];
                     Pte {
@@ -123,9 +149,15 @@ impl PageTable {
                         flags: p.flags & !PTE_CODE,
                     }
                 }));
-                (k, Leaf { ptes })
+                Some((
+                    k,
+                    Leaf {
+                        ptes,
+                        _charge: charge,
+                    },
+                ))
             })
-            .collect();
-        PageTable { leaves }
+            .collect::<Option<_>>()?;
+        Some(PageTable { leaves })
     }
 }

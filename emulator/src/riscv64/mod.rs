@@ -14,7 +14,7 @@ mod jit;
 mod op;
 
 use crate::cache::CodeCache;
-use crate::mmu::{AddressSpace, MemFault, PAGE_SHIFT, PAGE_SIZE};
+use crate::mmu::{Access, AddressSpace, FaultKind, MemFault, PAGE_SHIFT, PAGE_SIZE};
 pub use decode::{decode, decode32, expand_compressed};
 #[cfg(feature = "jit")]
 pub use jit::set_threshold as set_jit_threshold;
@@ -108,12 +108,15 @@ pub struct DecodedPage {
 const RECENT: usize = 64;
 
 /// Most code pages decoded at once per address space. A decoded page is about nine times the
-/// size of the guest page it comes from (a 16-byte op per half-word plus a copy of the bytes),
-/// and is not counted against the guest-memory limit; this cap (about 150 MiB) protects the
-/// runtime's heap from a guest that executes code spread over a huge range. Past it the whole
+/// size of the guest page it comes from (a 16-byte op per half-word plus a copy of the bytes);
+/// each is charged against the memory limit, and this cap (about 150 MiB) keeps one guest that
+/// executes code spread over a huge range from taking the whole limit. Past it the whole
 /// cache is dropped and refilled as code runs, as after `fence.i`; real programs' hot code
 /// fits many times over.
 const MAX_DECODED_PAGES: usize = 4096;
+
+/// What one decoded page costs the memory limit: the page and its copy of the bytes.
+const DECODED_PAGE_BYTES: u64 = std::mem::size_of::<DecodedPage>() as u64 + PAGE_SIZE;
 
 /// The decode cache of one address space. Create one per address space (a forked child
 /// starts with an empty one) and pass it to every [`run`] on that space.
@@ -127,7 +130,7 @@ pub struct DecodeCache {
 impl Default for DecodeCache {
     fn default() -> Self {
         DecodeCache {
-            pages: CodeCache::default(),
+            pages: CodeCache::new(DECODED_PAGE_BYTES),
             recent: [(u64::MAX, std::ptr::null_mut()); RECENT],
             #[cfg(feature = "jit")]
             jit: jit::Jit::default(),
@@ -162,13 +165,23 @@ impl DecodeCache {
             Some(p) => p,
             None => {
                 let bytes = mem.fetch_code_page(vpn)?;
-                if self.pages.len() >= MAX_DECODED_PAGES {
+                if self.pages.len() >= MAX_DECODED_PAGES
+                    || !self.pages.has_room() && !self.pages.is_empty()
+                {
                     // `page` runs between blocks: no pointer into a decoded page is live.
                     self.pages.invalidate_all();
                     self.pages.collect_garbage();
                     self.recent = [(u64::MAX, std::ptr::null_mut()); RECENT];
                     #[cfg(feature = "jit")]
                     self.jit.forget_jumps();
+                }
+                if !self.pages.has_room() {
+                    // Nothing of ours left to drop: the fault is answered by the OOM kill.
+                    return Err(MemFault {
+                        addr: vpn << PAGE_SHIFT,
+                        access: Access::Exec,
+                        kind: FaultKind::OutOfMemory,
+                    });
                 }
                 self.pages.insert(
                     vpn,

@@ -87,6 +87,7 @@ pub fn sys_mmap(
     } else {
         c.proc.mm.find_free(len, addr)?
     };
+    c.proc.mm.check_new_mapping()?;
     c.proc.mm.map_fixed(start, len, prot_of(prot), kind);
     Ok(start)
 }
@@ -156,6 +157,7 @@ pub fn sys_munmap(c: &mut Ctx, addr: u64, len: u64) -> Result<u64, Errno> {
     if len == 0 {
         return Err(Errno::EINVAL);
     }
+    c.proc.mm.check_split(addr, addr + len)?;
     c.proc.mm.unmap(addr, len);
     Ok(0)
 }
@@ -176,6 +178,7 @@ pub fn sys_mprotect(c: &mut Ctx, addr: u64, len: u64, prot: u64) -> Result<u64, 
     if addr.checked_add(len).is_none_or(|e| e > ADDRESS_SPACE_END) {
         return Err(Errno::ENOMEM);
     }
+    c.proc.mm.check_split(addr, addr + len)?;
     c.proc.mm.protect(addr, len, prot_of(prot))?;
     Ok(0)
 }
@@ -224,6 +227,8 @@ pub fn sys_mremap(
     } else {
         None
     };
+    // `move_vma` refuses near `vm.max_map_count`; growing or moving may add mappings.
+    c.proc.mm.check_new_mapping()?;
     c.proc
         .mm
         .remap(old, old_len, new_len, may_move, dest, dontunmap)

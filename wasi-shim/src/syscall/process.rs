@@ -17,9 +17,12 @@ use crate::abi::utsname;
 use crate::loader::exec::{ExecRequest, exec_image};
 use crate::signal::frame_riscv64;
 use crate::task::fd::GuestFd;
-use crate::task::{ExecArgs, ExitStatus, Process, Thread, Wait, WaitOn, comm_of, futex};
+use crate::task::{
+    ExecArgs, ExitStatus, PROCESS_BYTES, Process, THREAD_BYTES, Thread, Wait, WaitOn, comm_of,
+    futex,
+};
 use crate::vfs::procfs::ProcSelf;
-use ctr2wasm_emulator::mmu::ADDRESS_SPACE_END;
+use ctr2wasm_emulator::mmu::{ADDRESS_SPACE_END, memory_available};
 use ctr2wasm_emulator::riscv64::reg::{A0, SP, TP};
 use ctr2wasm_emulator::riscv64::{DecodeCache, Hart};
 use std::cell::RefCell;
@@ -118,9 +121,14 @@ pub fn sys_prlimit64(
         let b = with_process(c, pid, |p| Ok(p.rlimits[r].to_bytes()))?;
         c.write_bytes(old, &b)?;
     }
-    // We are root (CAP_SYS_RESOURCE): raising the hard limit is allowed.
+    // Raising the hard limit needs CAP_SYS_RESOURCE, which only an effective root has here
+    // (`do_prlimit`).
+    let root = c.proc.uids[1] == 0;
     if let Some(lim) = new {
         with_process(c, pid, |p| {
+            if lim.max > p.rlimits[r].max && !root {
+                return Err(Errno::EPERM);
+            }
             p.rlimits[r] = lim;
             Ok(())
         })?;
@@ -433,7 +441,16 @@ pub fn sys_clone(
     {
         return Err(Errno::EINVAL);
     }
-    let id = c.kernel.tasks.alloc_id()?;
+    c.kernel.tasks.check_fork(c.proc)?;
+    let structs = if flags & CLONE_THREAD != 0 {
+        THREAD_BYTES
+    } else {
+        THREAD_BYTES + PROCESS_BYTES
+    };
+    if !memory_available(structs) {
+        return Err(Errno::ENOMEM);
+    }
+    let id = c.kernel.tasks.alloc_id();
     let mut hart = c.thread.hart.clone();
     // The new task has retired nothing yet: a copied count would be added again when it is
     // reaped, once per fork (bash forking 200 children reported ~5x its real instructions).
@@ -487,13 +504,18 @@ pub fn sys_clone(
     let mut child = if lend_vm {
         let mm = std::mem::take(&mut c.proc.mm);
         let cache = std::mem::take(&mut c.proc.cache);
-        let mut child = c.proc.fork(id);
+        let Some(mut child) = c.proc.fork(id) else {
+            c.proc.mm = mm;
+            c.proc.cache = cache;
+            return Err(Errno::ENOMEM);
+        };
         child.mm = mm;
         child.cache = cache;
         child.vm_from = Some(c.proc.pid);
         child
     } else {
-        c.proc.fork(id)
+        // `dup_mmap` and the task structs past the memory limit: `ENOMEM`, as in Linux.
+        c.proc.fork(id).ok_or(Errno::ENOMEM)?
     };
     child.exit_signal = (flags & CSIGNAL) as u32;
     child.nthreads = 1;

@@ -9,10 +9,19 @@
 //! Layout follows Linux on riscv64 with randomisation off: the stack ends at `STACK_TOP`
 //! (2^47, `DEFAULT_MAP_WINDOW`), `mmap` places top-down from `mmap_base` (the stack limit or
 //! 128 MiB below the stack, whichever is larger) and the heap grows up from the image's end.
+//!
+//! Mappings cost runtime memory whether or not their pages are touched, so, as in Linux,
+//! their number is capped at [`MAX_MAP_COUNT`] (`vm.max_map_count`; the checks of
+//! `mm/mmap.c: do_mmap`, `do_brk_flags`, `mm/vma.c: split_vma` and `mm/mremap.c: move_vma`)
+//! and each is charged against the memory limit ([`Charge`], as `vm_area_alloc` is
+//! accounted to the memory cgroup). Past either, `mmap`, `brk`, `mprotect`, `munmap` and
+//! `mremap` fail with `ENOMEM` ([`Mm::check_new_mapping`], [`Mm::check_split`]).
 
 use crate::abi::Errno;
 use crate::abi::resource::STK_LIM;
-use ctr2wasm_emulator::mmu::{ADDRESS_SPACE_END, AddressSpace, PAGE_MASK, PAGE_SIZE, Prot};
+use ctr2wasm_emulator::mmu::{
+    ADDRESS_SPACE_END, AddressSpace, Charge, PAGE_MASK, PAGE_SIZE, Prot, memory_available,
+};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -24,6 +33,14 @@ pub const STACK_SIZE: u64 = STK_LIM;
 pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
 /// The smallest gap between the stack top and `mmap_base` (`MIN_GAP` in `mm/util.c`).
 const MIN_GAP: u64 = 128 << 20;
+
+/// `vm.max_map_count` (`DEFAULT_MAX_MAP_COUNT`): most mappings a process may have, against
+/// a guest that makes millions of tiny ones.
+pub const MAX_MAP_COUNT: usize = 65_530;
+
+/// What one mapping costs the memory limit: its [`Vma`] and map node, and the address
+/// space's region entry for it.
+const VMA_BYTES: u64 = (std::mem::size_of::<Vma>() + 128) as u64;
 
 /// Bytes a file-backed mapping starts with; the page at `vma.start` holds `data[start..]`.
 #[derive(Clone, Debug)]
@@ -66,6 +83,8 @@ pub struct Mm {
     /// First byte of the heap (page-aligned end of the image) and the current break.
     brk_start: u64,
     brk: u64,
+    /// [`VMA_BYTES`] per mapping.
+    charge: Charge,
 }
 
 impl Default for Mm {
@@ -83,18 +102,58 @@ impl Mm {
             mmap_base: STACK_TOP - gap,
             brk_start: 0,
             brk: 0,
+            charge: Charge::default(),
         }
     }
 
     /// A copy-on-write copy for `fork`: the same mappings over [`AddressSpace::fork`].
-    pub fn fork(&mut self) -> Mm {
-        Mm {
-            space: self.space.fork(),
+    /// `None` when the copy would pass the memory limit (`dup_mmap` failing: `ENOMEM`).
+    pub fn fork(&mut self) -> Option<Mm> {
+        let charge = Charge::try_new(self.charge.bytes())?;
+        Some(Mm {
+            space: self.space.fork()?,
             vmas: self.vmas.clone(),
             mmap_base: self.mmap_base,
             brk_start: self.brk_start,
             brk: self.brk,
+            charge,
+        })
+    }
+
+    /// Number of mappings (`mm->map_count`).
+    pub fn map_count(&self) -> usize {
+        self.vmas.len()
+    }
+
+    /// `ENOMEM` when a new mapping may not be made: past [`MAX_MAP_COUNT`] (`do_mmap`'s
+    /// and `do_brk_flags`' `map_count > sysctl_max_map_count`, so the last one allowed makes
+    /// it `MAX_MAP_COUNT + 1`), or when the mappings it may add or split would pass the
+    /// memory limit.
+    pub fn check_new_mapping(&self) -> Result<(), Errno> {
+        if self.vmas.len() > MAX_MAP_COUNT || !memory_available(3 * VMA_BYTES) {
+            return Err(Errno::ENOMEM);
         }
+        Ok(())
+    }
+
+    /// `ENOMEM` when changing `[start, end)` would split a mapping (one straddles `start` or
+    /// `end`) and the process is at [`MAX_MAP_COUNT`] (`split_vma`'s `map_count >=
+    /// sysctl_max_map_count`) or the pieces would pass the memory limit.
+    pub fn check_split(&self, start: u64, end: u64) -> Result<(), Errno> {
+        let straddles = |at: u64| matches!(self.vma_at(at), Some((s, v)) if s < at && v.end > at);
+        if (straddles(start) || straddles(end))
+            && (self.vmas.len() >= MAX_MAP_COUNT || !memory_available(2 * VMA_BYTES))
+        {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// Charges [`VMA_BYTES`] per mapping; called after every change to the mappings, whose
+    /// growth [`Self::check_new_mapping`] and [`Self::check_split`] checked.
+    fn recharge(&mut self) {
+        self.charge
+            .set_unchecked(self.vmas.len() as u64 * VMA_BYTES);
     }
 
     /// Maps `[start, start+len)` (page-aligned) fresh, replacing whatever was there, as
@@ -110,6 +169,7 @@ impl Mm {
         self.vmas.insert(start, vma);
         self.merge_at(start);
         self.merge_at(start + len);
+        self.recharge();
     }
 
     /// Removes every mapping in `[start, start+len)`, splitting those that straddle its ends.
@@ -122,6 +182,7 @@ impl Mm {
             self.vmas.remove(&s);
         }
         self.space.unmap(start, len);
+        self.recharge();
     }
 
     /// True when no mapping touches `[start, start+len)`.
@@ -185,6 +246,7 @@ impl Mm {
             for s in starts.into_iter().rev() {
                 self.merge_at(s);
             }
+            self.recharge();
         }
         result
     }
@@ -274,6 +336,7 @@ impl Mm {
             // The old range stays mapped, emptied (private anonymous memory reads as zero).
             self.map_fixed(old, old_len, vma.prot, vma.kind.clone());
         }
+        self.recharge();
         Ok(to)
     }
 
@@ -295,7 +358,9 @@ impl Mm {
             self.unmap(new_top, old_top - new_top);
         } else if new_top > old_top {
             // Keep a guard page between the heap and the next mapping, as `check_brk_limits` does.
-            if !self.is_free(old_top, new_top - old_top + PAGE_SIZE) {
+            if !self.is_free(old_top, new_top - old_top + PAGE_SIZE)
+                || self.check_new_mapping().is_err()
+            {
                 return self.brk;
             }
             self.map_fixed(old_top, new_top - old_top, Prot::RW, VmaKind::Heap);
@@ -329,6 +394,7 @@ impl Mm {
         self.populate(at + old_len, at + new_len, at + old_len, &ext);
         self.vmas.insert(at + old_len, ext);
         self.merge_at(at + old_len);
+        self.recharge();
     }
 
     /// Joins the mapping ending at `boundary` with the one starting there when Linux would

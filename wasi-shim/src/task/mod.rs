@@ -9,6 +9,13 @@
 //! Threads always share everything `CLONE_THREAD` implies (address space, files, fs, signal
 //! handlers). `fork` and `vfork` make a new process with a copy-on-write copy of the address
 //! space, a copy of the fd table and dispositions.
+//!
+//! How many tasks may exist mirrors `kernel/fork.c`: `threads-max` ([`max_threads`],
+//! `set_max_threads`) caps all tasks, and `RLIMIT_NPROC`, which the first process gets as
+//! half of it (`fork_init`), caps the tasks of one real user unless that user is root
+//! ([`Tasks::check_fork`], `copy_process`); past either `fork` and `clone` fail with
+//! `EAGAIN`. Each process and thread is charged against the memory limit
+//! ([`ctr2wasm_emulator::mmu::charge`]) for its structs; past it they fail with `ENOMEM`.
 
 pub mod fd;
 pub mod futex;
@@ -22,10 +29,11 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::abi::process::{MAX_ARG_STRINGS, MAX_ARG_STRLEN};
+use crate::abi::resource::RLIMIT_NPROC;
 use crate::abi::resource::{INIT_RLIMITS, RLIM_NLIMITS, Rlimit};
 use crate::abi::signal::{NSIG, SS_DISABLE, SigAction, SigInfo, StackT};
 use crate::vfs::GuestPathBuf;
-use ctr2wasm_emulator::mmu::AddressSpace;
+use ctr2wasm_emulator::mmu::{AddressSpace, Charge, memory_limit};
 use ctr2wasm_emulator::riscv64::{DecodeCache, Hart};
 use fd::FdTable;
 use mm::Mm;
@@ -112,6 +120,22 @@ pub struct Process {
     pub itimer_real: Option<(u64, u64)>,
     /// The file mode creation mask (`umask`), applied by every create.
     pub umask: u32,
+    /// [`PROCESS_BYTES`] against the memory limit.
+    _charge: Charge,
+}
+
+/// What a process costs the memory limit beyond its memory map: its struct, fd table and
+/// table entry.
+pub const PROCESS_BYTES: u64 = (std::mem::size_of::<Process>() + 4096) as u64;
+/// What a thread costs the memory limit: its struct and table entry.
+pub const THREAD_BYTES: u64 = (std::mem::size_of::<Thread>() + 256) as u64;
+
+/// `threads-max` for the memory limit: one task per MiB, between 20 and 4096. Linux's
+/// `set_max_threads` allows a task per eight kernel stacks of RAM (clamped to `MIN_THREADS`
+/// and the tid space); a task here costs its structs and, for a process, its page tables
+/// and decode cache, so the share is larger.
+pub fn max_threads() -> u64 {
+    (memory_limit() >> 20).clamp(20, 4096)
 }
 
 impl Process {
@@ -146,18 +170,30 @@ impl Process {
             groups: Vec::new(),
             itimer_real: None,
             umask: 0o022,
+            _charge: Charge::new_unchecked(PROCESS_BYTES),
         }
+        .with_init_nproc()
+    }
+
+    /// `fork_init`: the first process's `RLIMIT_NPROC` is half of `threads-max`, "to keep
+    /// fork bombs at bay"; every other process inherits it.
+    fn with_init_nproc(mut self) -> Process {
+        let n = max_threads() / 2;
+        self.rlimits[RLIMIT_NPROC as usize] = Rlimit { cur: n, max: n };
+        self
     }
 
     /// The child `fork` makes: a copy-on-write address space with a fresh decode cache, the
     /// same fds (sharing their open file descriptions), dispositions, limits and ids.
-    pub fn fork(&mut self, pid: u32) -> Process {
-        Process {
+    /// `None` (`ENOMEM`) when it would pass the memory limit.
+    pub fn fork(&mut self, pid: u32) -> Option<Process> {
+        let charge = Charge::try_new(PROCESS_BYTES)?;
+        Some(Process {
             pid,
             ppid: self.pid,
             pgid: self.pgid,
             sid: self.sid,
-            mm: self.mm.fork(),
+            mm: self.mm.fork()?,
             cache: DecodeCache::default(),
             fds: self.fds.clone(),
             cwd: self.cwd.clone(),
@@ -181,6 +217,17 @@ impl Process {
             groups: self.groups.clone(),
             itimer_real: None,
             umask: self.umask,
+            _charge: charge,
+        })
+    }
+
+    /// Tasks this process counts for `threads-max` and `RLIMIT_NPROC`: its live threads, or
+    /// 1 for a zombie (Linux releases a dead leader's task only when it is reaped).
+    fn tasks(&self) -> u64 {
+        if self.zombie {
+            1
+        } else {
+            u64::from(self.nthreads)
         }
     }
 }
@@ -344,6 +391,8 @@ pub struct Thread {
     pub wait_seq: u64,
     /// `exit(2)` was called: the thread is gone.
     pub exited: bool,
+    /// [`THREAD_BYTES`] against the memory limit; `clone` checks it fits first.
+    _charge: Charge,
 }
 
 impl Thread {
@@ -366,12 +415,10 @@ impl Thread {
             wait: None,
             wait_seq: 0,
             exited: false,
+            _charge: Charge::new_unchecked(THREAD_BYTES),
         }
     }
 }
-
-/// Most processes and threads alive at once (zombies included), against fork bombs.
-pub const MAX_TASKS: usize = 4096;
 
 /// The process and thread table.
 #[derive(Default)]
@@ -389,11 +436,34 @@ pub struct Tasks {
 }
 
 impl Tasks {
-    /// A fresh pid/tid, or `EAGAIN` at [`MAX_TASKS`].
-    pub fn alloc_id(&mut self) -> Result<u32, crate::abi::Errno> {
-        if self.procs.len() + self.threads.len() >= MAX_TASKS {
+    /// Whether `caller` may make one more task, as `copy_process` decides: `EAGAIN` when
+    /// its real user already has `RLIMIT_NPROC` tasks (live threads and zombies) and is not
+    /// root (`INIT_USER`, or an effective root with `CAP_SYS_RESOURCE`), or when
+    /// `threads-max` tasks exist. The caller's process is borrowed by the running syscall,
+    /// so it is passed in and skipped in the table.
+    pub fn check_fork(&self, caller: &Process) -> Result<(), crate::abi::Errno> {
+        let uid = caller.uids[0];
+        let (mut all, mut users) = (caller.tasks(), caller.tasks());
+        for (&pid, p) in &self.procs {
+            if pid == caller.pid {
+                continue;
+            }
+            let Ok(p) = p.try_borrow() else { continue };
+            all += p.tasks();
+            if p.uids[0] == uid {
+                users += p.tasks();
+            }
+        }
+        let nproc = caller.rlimits[RLIMIT_NPROC as usize].cur;
+        let root = uid == 0 || caller.uids[1] == 0;
+        if users >= nproc && !root || all >= max_threads() {
             return Err(crate::abi::Errno::EAGAIN);
         }
+        Ok(())
+    }
+
+    /// A fresh pid/tid; [`Self::check_fork`] bounds how many are taken.
+    pub fn alloc_id(&mut self) -> u32 {
         loop {
             self.last_id = if self.last_id >= (1 << 22) {
                 2
@@ -402,7 +472,7 @@ impl Tasks {
             };
             if !self.procs.contains_key(&self.last_id) && !self.threads.contains_key(&self.last_id)
             {
-                return Ok(self.last_id);
+                return self.last_id;
             }
         }
     }

@@ -5,8 +5,14 @@
 //! `EPIPE` (and the writer gets `SIGPIPE`). Blocking is the caller's business: [`Pipe::read`]
 //! and [`Pipe::write`] answer `EAGAIN` when they would block and the syscall layer parks the
 //! thread on the pipe.
+//!
+//! The ring's storage is charged against the memory limit as it grows, as Linux accounts
+//! pipe buffer pages to the memory cgroup (`fs/pipe.c: pipe_write`, `GFP_KERNEL_ACCOUNT`);
+//! a write that would grow it past the limit fails with `ENOMEM`, as a failed page
+//! allocation there does.
 
 use crate::abi::Errno;
+use ctr2wasm_emulator::mmu::{Charge, memory_available};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -25,6 +31,8 @@ pub struct Pipe {
     pub writers: u32,
     /// A stable inode number for `fstat`.
     pub ino: u64,
+    /// The capacity of `buf`.
+    charge: Charge,
 }
 
 impl Pipe {
@@ -34,6 +42,7 @@ impl Pipe {
             readers: 0,
             writers: 0,
             ino,
+            charge: Charge::default(),
         }))
     }
 
@@ -86,7 +95,12 @@ impl Pipe {
         if n == 0 && !data.is_empty() {
             return Err(Errno::EAGAIN);
         }
+        // Growing may allocate up to the whole ring at once.
+        if self.buf.len() + n > self.buf.capacity() && !memory_available(PIPE_CAPACITY as u64) {
+            return Err(Errno::ENOMEM);
+        }
         self.buf.extend(&data[..n]);
+        self.charge.set_unchecked(self.buf.capacity() as u64);
         Ok(n)
     }
 }
