@@ -261,3 +261,27 @@ fn a_bash_fork_bomb_ends_in_eagain_with_the_runtime_alive() {
         );
     }
 }
+
+#[test]
+fn files_written_to_the_upper_layer_count_against_the_limit() {
+    // The upper layer keeps file data in the runtime's memory, so a guest filling /tmp
+    // meets the limit as a full tmpfs does (ENOSPC), and gets the memory back on unlink.
+    // Before, the 300 MiB file fitted under a 64 MiB limit, and a larger one trapped.
+    let rootfs = crate::userland::debian_rootfs();
+    let script = "head -c 300M /dev/zero > /tmp/big; echo first=$?; rm /tmp/big; \
+                  head -c 20M /dev/zero > /tmp/small; echo second=$?; wc -c < /tmp/small";
+    for wasm in [false, true] {
+        let mut cmd = crate::userland::ours_command(rootfs, &["/bin/bash", "-c", script], wasm);
+        cmd.env("CTR2WASM_MEMORY_LIMIT_MB", "64");
+        let (status, stdout, stderr) = outcome(&cmd.output().expect("run ctr2wasm"));
+        assert_eq!(
+            (status, stdout.as_str()),
+            (0, "first=1\nsecond=0\n20971520\n"),
+            "wasm: {wasm}; stderr:\n{stderr}"
+        );
+        assert!(
+            stderr.contains("No space left on device"),
+            "wasm: {wasm}; stderr:\n{stderr}"
+        );
+    }
+}

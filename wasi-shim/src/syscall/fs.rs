@@ -572,8 +572,7 @@ pub fn sys_openat(
             if wants_write {
                 let inode = c.kernel.vfs.copy_up(&guest, &Node::Lower(lower))?;
                 if flags & O_TRUNC != 0 {
-                    inode.borrow_mut().content = Content::Data(Vec::new());
-                    inode.borrow_mut().touch_modified();
+                    inode.borrow_mut().clear_data();
                 } else {
                     inode.borrow_mut().materialise()?;
                 }

@@ -14,6 +14,11 @@
 //! happens on the first open for writing, one file at a time; a file copied up for a metadata
 //! change only (`chmod`, `link`, `rename`) keeps reading its bytes lazily from the host.
 //!
+//! File data of the upper layer lives in the runtime's memory, so like tmpfs pages under a
+//! memory cgroup (`mm/shmem.c: shmem_charge`) it is charged against the memory limit: a
+//! write, truncation or copy-up that would pass it fails with `ENOSPC`, the answer of a full
+//! tmpfs, instead of growing the runtime's heap until it traps.
+//!
 //! Below a host directory's mount point nothing lands here: each change below hands nodes of
 //! [`super::hostdir`] (and names in a mount) over to it, which changes the host directory.
 
@@ -24,6 +29,7 @@ use super::{GuestPathBuf, Vfs, ino_of};
 use crate::abi::Errno;
 use crate::abi::fs::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, Stat, StatTime};
 use crate::host;
+use ctr2wasm_emulator::mmu::Charge;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -66,6 +72,18 @@ pub struct Inode {
     pub mtime: StatTime,
     pub ctime: StatTime,
     pub content: Content,
+    /// What the bytes of a [`Content::Data`] hold charged against the memory limit: the
+    /// buffer's capacity, in whole pages.
+    data_charge: Charge,
+}
+
+/// Most a file's buffer grows past what a write needs at once, bounding the capacity that
+/// doubling would leave unused (and charged).
+const MAX_SLACK: usize = 16 << 20;
+
+/// `bytes` rounded up to whole pages, as tmpfs allocates.
+fn in_pages(bytes: usize) -> u64 {
+    (bytes as u64).div_ceil(4096) * 4096
 }
 
 impl Inode {
@@ -131,14 +149,76 @@ impl Inode {
     /// Makes the bytes of a [`Content::Lower`] file the inode's own (copy-up of data).
     pub fn materialise(&mut self) -> Result<&mut Vec<u8>, Errno> {
         if let Content::Lower(l) = &self.content {
-            let data = l.read_all()?;
-            self.content = Content::Data(data);
+            let l = l.clone();
+            let size = usize::try_from(l.size()).map_err(|_| Errno::EFBIG)?;
+            self.charge_capacity(size)?;
+            match l.read_all() {
+                Ok(data) => self.content = Content::Data(data),
+                Err(e) => {
+                    self.sync_charge();
+                    return Err(e);
+                }
+            }
         }
+        self.sync_charge();
         match &mut self.content {
             Content::Data(d) => Ok(d),
             Content::Dir { .. } => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
+    }
+
+    /// Empties a regular file (`O_TRUNC`), giving its pages back.
+    pub fn clear_data(&mut self) {
+        self.content = Content::Data(Vec::new());
+        self.sync_charge();
+        self.touch_modified();
+    }
+
+    /// Charges a buffer of `capacity` bytes, or `ENOSPC` past the memory limit. Never lowers
+    /// the charge: [`Self::sync_charge`] does, once the buffer is what it will be.
+    fn charge_capacity(&mut self, capacity: usize) -> Result<(), Errno> {
+        let want = in_pages(capacity);
+        let have = self.data_charge.bytes();
+        if want > have && !self.data_charge.try_grow(want - have) {
+            return Err(Errno::ENOSPC);
+        }
+        Ok(())
+    }
+
+    /// Makes the charge what the buffer holds now.
+    fn sync_charge(&mut self) {
+        let capacity = match &self.content {
+            Content::Data(d) => d.capacity(),
+            _ => 0,
+        };
+        self.data_charge.set_unchecked(in_pages(capacity));
+    }
+
+    /// Grows the file's buffer so it holds `len` bytes, zero-filled, charging it first.
+    fn grow_to(&mut self, len: usize) -> Result<(), Errno> {
+        let data = self.materialise()?;
+        let (old_len, old_capacity) = (data.len(), data.capacity());
+        if len <= old_len {
+            return Ok(());
+        }
+        if len > old_capacity {
+            // Amortised growth, as `Vec` does, but with bounded slack.
+            let capacity = len.max(
+                old_capacity
+                    .saturating_mul(2)
+                    .min(len.saturating_add(MAX_SLACK)),
+            );
+            self.charge_capacity(capacity)?;
+            let data = self.materialise()?;
+            if data.try_reserve_exact(capacity - data.len()).is_err() {
+                self.sync_charge();
+                return Err(Errno::ENOSPC);
+            }
+        }
+        self.materialise()?.resize(len, 0);
+        self.sync_charge();
+        Ok(())
     }
 
     /// Sets the size (`ftruncate`), zero-filling growth.
@@ -149,11 +229,13 @@ impl Inode {
         // On wasm32 a size past 4 GiB does not even fit in `usize`.
         let len = usize::try_from(len).map_err(|_| Errno::EFBIG)?;
         let data = self.materialise()?;
-        if len > data.len() {
-            data.try_reserve(len - data.len())
-                .map_err(|_| Errno::ENOSPC)?;
+        if len < data.len() {
+            data.truncate(len);
+            data.shrink_to(len);
+            self.sync_charge();
+        } else {
+            self.grow_to(len)?;
         }
-        data.resize(len, 0);
         self.touch_modified();
         Ok(())
     }
@@ -167,13 +249,8 @@ impl Inode {
         let (Ok(offset), Ok(end)) = (usize::try_from(offset), usize::try_from(end)) else {
             return Err(Errno::EFBIG);
         };
-        let data = self.materialise()?;
-        if end > data.len() {
-            data.try_reserve(end - data.len())
-                .map_err(|_| Errno::ENOSPC)?;
-            data.resize(end, 0);
-        }
-        data[offset..end].copy_from_slice(buf);
+        self.grow_to(end)?;
+        self.materialise()?[offset..end].copy_from_slice(buf);
         self.touch_modified();
         Ok(buf.len())
     }
@@ -248,6 +325,7 @@ impl Upper {
             mtime: t,
             ctime: t,
             content,
+            data_charge: Charge::default(),
         }))
     }
 
@@ -272,6 +350,7 @@ impl Upper {
             mtime: st.mtime,
             ctime: st.ctime,
             content,
+            data_charge: Charge::default(),
         })))
     }
 
