@@ -14,13 +14,16 @@
 //! umoci; `registry` serves them from a real registry on 127.0.0.1; `node_runner` checks
 //! `tests/node/run-wasi.mjs`, which runs modules under node's WASI. `host_tools` finds the
 //! programs these drive. `hostile_text` checks that a signal mid-convert leaves no temporary
-//! file and that image-controlled text is shown escaped.
+//! file and that image-controlled text is shown escaped. `hostile_layers` checks that deep
+//! paths, sparse files and gzip bombs convert in bounded time and memory, that each limit
+//! stops a conversion with its flag named, and that an opaque whiteout at a root works.
 
 mod convert;
 mod diff;
 mod exec_errors;
 mod guest;
 mod host_tools;
+mod hostile_layers;
 mod hostile_text;
 mod images;
 mod memory;

@@ -2,9 +2,41 @@
 //! links, devices, hostile names, the three compressions and the digest checks.
 
 use super::*;
+use crate::image::limits::Limits;
 use crate::image::manifest::Blob;
+use std::cell::RefCell;
 use std::io::Write;
 use tempfile::TempDir;
+
+thread_local! {
+    /// The spool of this test's files.
+    static SPOOL: RefCell<Spool> = RefCell::new(Spool::create(None).unwrap());
+}
+
+/// [`super::apply`] with this thread's spool and the default limits.
+fn apply(tree: &mut Tree, layer: &Layer, diff_id: &str) -> Result<(), LayerError> {
+    apply_limited(tree, layer, diff_id, Limits::default())
+}
+
+fn apply_limited(
+    tree: &mut Tree,
+    layer: &Layer,
+    diff_id: &str,
+    limits: Limits,
+) -> Result<(), LayerError> {
+    SPOOL.with_borrow_mut(|spool| {
+        let budget = Budget::new(limits);
+        super::apply(
+            &mut Target {
+                tree,
+                spool,
+                budget: &budget,
+            },
+            layer,
+            diff_id,
+        )
+    })
+}
 
 const GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
@@ -161,13 +193,15 @@ fn kind<'t>(t: &'t Tree, path: &str) -> Option<&'t Kind> {
 fn data(t: &Tree, path: &str) -> Vec<u8> {
     match kind(t, path) {
         Some(Kind::File(d)) => d.clone(),
+        Some(Kind::Spooled(s)) => SPOOL.with_borrow(|spool| spool.read(s).unwrap()),
         other => panic!("{path}: {other:?}"),
     }
 }
 
 fn listing(t: &Tree) -> Vec<String> {
     t.paths()
-        .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+        .into_iter()
+        .map(|(p, _)| String::from_utf8_lossy(&p).into_owned())
         .collect()
 }
 
