@@ -274,7 +274,8 @@ fn flatten_fuzz_seed_corpus() {
                 if state & 1 == 0 || input.is_empty() {
                     input.insert(at, (state >> 32) as u8);
                 } else {
-                    input[at.min(input.len() - 1)] = (state >> 32) as u8;
+                    let last = input.len() - 1;
+                    input[at.min(last)] = (state >> 32) as u8;
                 }
             }
             super::fuzz::flatten(&input);
