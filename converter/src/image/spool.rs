@@ -97,7 +97,8 @@ impl Spool {
         })
     }
 
-    /// A spooled file's contents (for tests and small files).
+    /// A spooled file's contents (for tests).
+    #[cfg(test)]
     pub fn read(&self, s: &Spooled) -> io::Result<Vec<u8>> {
         let mut data = vec![0; usize::try_from(s.len).map_err(io::Error::other)?];
         self.file.as_file().read_exact_at(&mut data, s.offset)?;

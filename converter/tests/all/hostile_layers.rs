@@ -69,7 +69,7 @@ impl Layout {
         let file = fs::File::create(&tmp).unwrap();
         let gz = flate2::write::GzEncoder::new(
             Hashing::new(io::BufWriter::new(file)),
-            flate2::Compression::fast(),
+            flate2::Compression::default(),
         );
         let mut tar = Hashing::new(gz);
         write_tar(&mut tar);
@@ -291,7 +291,7 @@ fn root_names(module: &Path) -> Vec<String> {
 
 /// Peak RSS allowed for converting a layer whatever it declares (the runtime module and the
 /// metadata; no file's contents).
-const RSS_BOUND: u64 = 512 << 20;
+const RSS_BOUND: u64 = 256 << 20;
 
 #[test]
 fn a_path_10000_components_deep_converts_in_linear_time() {
