@@ -152,6 +152,8 @@ const BIG_FILES: u64 = 8;
 const BIG_FILE: u64 = 256 << 20;
 
 /// The peak RSS of running `cmd` to success, in bytes (`ru_maxrss` from `wait4`).
+// The child is reaped by `wait4` (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn peak_rss(cmd: &mut Command) -> u64 {
     let child = cmd
         .stdin(Stdio::null())

@@ -66,7 +66,7 @@ impl fmt::Display for Exceeded {
 /// `n` bytes for a message: `32 GiB`, `512 KiB`, `1000 bytes`.
 pub fn size(n: u64) -> String {
     for (unit, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{} {unit}", n >> shift);
         }
     }
