@@ -579,3 +579,61 @@ fn entry_errors_name_layer_and_path() {
         .to_string();
     assert!(err.ends_with(": d/.wh.: whiteout of no name"), "{err}");
 }
+
+#[test]
+fn opaque_marker_at_the_root_clears_the_lower_root_and_keeps_its_layer() {
+    let t = flatten(&[
+        &[
+            E::File("a", b"a"),
+            E::File("b/x", b"x"),
+            E::File("keep/old", b"o"),
+        ],
+        &[
+            E::File("c", b"c"),
+            E::File(".wh..wh..opq", b""),
+            E::File("keep/new", b"n"),
+        ],
+    ])
+    .unwrap();
+    assert_eq!(listing(&t), ["", "c", "keep", "keep/new"]);
+    assert_eq!(data(&t, "c"), b"c");
+}
+
+#[test]
+fn limits_stop_a_layer_with_one_line_naming_the_flag() {
+    let mut blobs = Blobs::new();
+    let deep = format!("{}f", "d/".repeat(10));
+    let tar = tar_of(&[E::File(&deep, b"x"), E::File("big", &[7u8; 100_000])]);
+    let layer = blobs.layer(&gzip(&tar), GZIP);
+    let diff_id = Digest::of(&tar).to_string();
+    let err = |limits| {
+        apply_limited(&mut Tree::new(), &layer, &diff_id, limits)
+            .unwrap_err()
+            .to_string()
+    };
+    let digest = layer.digest.clone().unwrap();
+    assert_eq!(
+        err(Limits {
+            max_path_depth: 5,
+            ..Limits::default()
+        }),
+        format!("layer {digest}: a path deeper than 5 components (raise with --max-path-depth)")
+    );
+    assert_eq!(
+        err(Limits {
+            max_entries: 4,
+            ..Limits::default()
+        }),
+        format!("layer {digest}: more than 4 entries (raise with --max-entries)")
+    );
+    assert_eq!(
+        err(Limits {
+            max_unpacked: 50_000,
+            ..Limits::default()
+        }),
+        format!(
+            "layer {digest}: unpacked size exceeds 50000 bytes (raise with --max-unpacked-size)"
+        )
+    );
+    apply_limited(&mut Tree::new(), &layer, &diff_id, Limits::default()).unwrap();
+}
