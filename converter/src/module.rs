@@ -6,11 +6,13 @@
 //! segment), bumps the data count, and adds a `ctr2wasm.bundle` custom section with the image
 //! config. Every other section and function body is copied byte for byte: nothing of the
 //! runtime is decoded and re-encoded, so assembly is a copy, and cannot change behaviour.
+//! [`assemble_to`] streams the bundle into the output from the writer's chunk file, so
+//! converting holds neither the bundle nor the module in memory.
 //! (walrus would rebuild the whole module from its IR; it is also only maintained now.)
 
 use anyhow::{Context, Result, bail};
 use wasm_encoder::{
-    CodeSection, CustomSection, DataCountSection, DataSection, Function, Instruction, RawSection,
+    CodeSection, CustomSection, DataCountSection, Function, Instruction, RawSection, Section,
 };
 use wasmparser::{Parser, Payload, TypeRef, ValType};
 
@@ -105,18 +107,135 @@ impl Survey {
     }
 }
 
+/// The bundle as the writer leaves it for streaming: the bytes that go before the chunks,
+/// then the chunks, in a file (written from its start).
+pub struct BundleParts<'a> {
+    pub head: &'a [u8],
+    pub chunks: &'a std::fs::File,
+    pub chunks_len: u64,
+}
+
+/// A piece of the output module: bytes, or the place of the bundle's bytes.
+enum Part {
+    Bytes(Vec<u8>),
+    Bundle,
+}
+
 /// Builds the output module from the runtime module, a bundle and its encoded config.
 pub fn assemble(runtime: &[u8], bundle: &[u8], config: &[u8]) -> Result<Vec<u8>> {
+    let bundle_len = bundle_len(bundle.len() as u64)?;
+    let parts = build(runtime, bundle_len, bundle_len, config)?;
+    let mut bytes = Vec::new();
+    for part in parts {
+        match part {
+            Part::Bytes(b) => bytes.extend_from_slice(&b),
+            Part::Bundle => bytes.extend_from_slice(bundle),
+        }
+    }
+    wasmparser::Validator::new()
+        .validate_all(&bytes)
+        .context("the assembled module does not validate")?;
+    Ok(bytes)
+}
+
+/// Writes the output module to `out`, the bundle streamed from its parts (memory does not
+/// depend on the bundle's size): the module is first validated with an empty segment in
+/// the bundle's place, then written. Returns the module's length.
+pub fn assemble_to(
+    runtime: &[u8],
+    bundle: BundleParts<'_>,
+    config: &[u8],
+    out: &mut dyn std::io::Write,
+) -> Result<u64> {
+    use std::io::{Read, Seek};
+    let len = (bundle.head.len() as u64)
+        .checked_add(bundle.chunks_len)
+        .context("the bundle is larger than a data segment can be (4 GiB)")?;
+    let bundle_len = self::bundle_len(len)?;
+    let mut probe = Vec::new();
+    for part in build(runtime, bundle_len, 0, config)? {
+        if let Part::Bytes(b) = part {
+            probe.extend_from_slice(&b);
+        }
+    }
+    wasmparser::Validator::new()
+        .validate_all(&probe)
+        .context("the assembled module does not validate")?;
+    drop(probe);
+    let mut written = 0u64;
+    for part in build(runtime, bundle_len, bundle_len, config)? {
+        match part {
+            Part::Bytes(b) => {
+                out.write_all(&b)?;
+                written += b.len() as u64;
+            }
+            Part::Bundle => {
+                out.write_all(bundle.head)?;
+                let mut chunks = bundle.chunks;
+                chunks.rewind().context("reading the bundle's chunks")?;
+                let copied = std::io::copy(&mut chunks.take(bundle.chunks_len), out)
+                    .context("copying the bundle's chunks")?;
+                if copied != bundle.chunks_len {
+                    bail!(
+                        "internal error: {copied} bytes of chunks, the bundle says {}",
+                        bundle.chunks_len
+                    );
+                }
+                written += len;
+            }
+        }
+    }
+    Ok(written)
+}
+
+fn bundle_len(len: u64) -> Result<u32> {
+    u32::try_from(len)
+        .ok()
+        .filter(|&n| n < u32::MAX)
+        .context("the bundle is larger than a data segment can be (4 GiB)")
+}
+
+/// Unsigned LEB128, as the binary format writes lengths and counts.
+fn leb(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// The data section: the runtime's segments (raw bytes), then a passive segment of
+/// `segment_len` bytes whose contents are the [`Part::Bundle`] that follows.
+fn data_section(parts: &mut Vec<Part>, cur: &mut Vec<u8>, raw: &[&[u8]], segment_len: u32) {
+    let mut content = Vec::new();
+    leb(&mut content, raw.len() as u64 + 1);
+    for seg in raw {
+        content.extend_from_slice(seg);
+    }
+    content.push(0x01); // a passive segment
+    leb(&mut content, u64::from(segment_len));
+    cur.push(DATA_ID);
+    leb(cur, content.len() as u64 + u64::from(segment_len));
+    cur.extend_from_slice(&content);
+    parts.push(Part::Bytes(std::mem::take(cur)));
+    if segment_len > 0 {
+        parts.push(Part::Bundle);
+    }
+}
+
+/// The output module in parts, for a bundle of `bundle_len` bytes in a data segment of
+/// `segment_len` bytes (equal, but for validation with an empty one).
+fn build(runtime: &[u8], bundle_len: u32, segment_len: u32, config: &[u8]) -> Result<Vec<Part>> {
     let s = survey(runtime).context("reading the runtime module")?;
     if s.has_bundle {
         bail!("the runtime module already holds a bundle");
     }
     let len_fn = s.placeholder(LEN_EXPORT, s.len_func, &[], &[ValType::I32])?;
     let read_fn = s.placeholder(READ_EXPORT, s.read_func, &[ValType::I32; 3], &[])?;
-    let bundle_len = u32::try_from(bundle.len())
-        .ok()
-        .filter(|&n| n < u32::MAX)
-        .context("the bundle is larger than a data segment can be (4 GiB)")?;
     let segment = s.data_segments;
 
     let mut len_body = Function::new([]);
@@ -132,7 +251,8 @@ pub fn assemble(runtime: &[u8], bundle: &[u8], config: &[u8]) -> Result<Vec<u8>>
     });
     read_body.instruction(&Instruction::End);
 
-    let mut out = wasm_encoder::Module::new();
+    let mut parts = Vec::new();
+    let mut cur = wasm_encoder::Module::new().finish();
     let mut code: Option<CodeSection> = None;
     let mut defined = 0u32;
     let mut wrote_data = false;
@@ -141,21 +261,22 @@ pub fn assemble(runtime: &[u8], bundle: &[u8], config: &[u8]) -> Result<Vec<u8>>
         match &payload {
             Payload::Version { .. } | Payload::End(_) => continue,
             Payload::DataCountSection { count, .. } => {
-                out.section(&DataCountSection { count: count + 1 });
+                DataCountSection { count: count + 1 }.append_to(&mut cur);
             }
             Payload::CodeSectionStart { .. } => {
                 if !s.has_data_count {
                     // memory.init needs a data count section, which goes just before code.
-                    out.section(&DataCountSection {
+                    DataCountSection {
                         count: s.data_segments + 1,
-                    });
+                    }
+                    .append_to(&mut cur);
                 }
                 code = Some(CodeSection::new());
             }
             Payload::CodeSectionEntry(body) => {
                 let c = code
                     .as_mut()
-                    .expect("code entries follow the code section start");
+                    .context("code entries before the code section")?;
                 match defined {
                     i if i == len_fn => c.function(&len_body),
                     i if i == read_fn => c.function(&read_body),
@@ -163,16 +284,17 @@ pub fn assemble(runtime: &[u8], bundle: &[u8], config: &[u8]) -> Result<Vec<u8>>
                 };
                 defined += 1;
                 if defined as usize == s.func_types.len() {
-                    out.section(&code.take().expect("one code section"));
+                    code.take()
+                        .context("two code sections")?
+                        .append_to(&mut cur);
                 }
             }
             Payload::DataSection(r) => {
-                let mut data = DataSection::new();
+                let mut raw = Vec::new();
                 for seg in r.clone() {
-                    data.raw(&runtime[usize_range(seg?.range)]);
+                    raw.push(&runtime[usize_range(seg?.range)]);
                 }
-                data.passive(bundle.iter().copied());
-                out.section(&data);
+                data_section(&mut parts, &mut cur, &raw, segment_len);
                 wrote_data = true;
             }
             _ => {
@@ -187,15 +309,17 @@ pub fn assemble(runtime: &[u8], bundle: &[u8], config: &[u8]) -> Result<Vec<u8>>
                     let Payload::CustomSection(c) = &payload else {
                         unreachable!("section id 0 is custom")
                     };
-                    out.section(&CustomSection {
+                    CustomSection {
                         name: c.name().into(),
                         data: c.data().into(),
-                    });
+                    }
+                    .append_to(&mut cur);
                 } else {
-                    out.section(&RawSection {
+                    RawSection {
                         id,
                         data: &runtime[usize_range(range)],
-                    });
+                    }
+                    .append_to(&mut cur);
                 }
             }
         }
@@ -204,19 +328,15 @@ pub fn assemble(runtime: &[u8], bundle: &[u8], config: &[u8]) -> Result<Vec<u8>>
         bail!("the runtime module's code section is incomplete");
     }
     if !wrote_data {
-        let mut data = DataSection::new();
-        data.passive(bundle.iter().copied());
-        out.section(&data);
+        data_section(&mut parts, &mut cur, &[], segment_len);
     }
-    out.section(&CustomSection {
+    CustomSection {
         name: CONFIG_SECTION.into(),
         data: config.into(),
-    });
-    let bytes = out.finish();
-    wasmparser::Validator::new()
-        .validate_all(&bytes)
-        .context("the assembled module does not validate")?;
-    Ok(bytes)
+    }
+    .append_to(&mut cur);
+    parts.push(Part::Bytes(cur));
+    Ok(parts)
 }
 
 /// wasmparser's offsets are u64; a module this process holds in memory fits in usize.

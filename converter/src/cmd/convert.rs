@@ -1,9 +1,10 @@
 //! `ctr2wasm convert IMAGE OUT.wasm`: pull, flatten, pack, assemble, write atomically.
 
+use crate::image::{Limits, Spool, limits::parse_size};
 use crate::module;
 use anyhow::{Context, Result};
 use clap::Args;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use wasi_shim::bundle::format::ImageConfig;
@@ -38,12 +39,35 @@ pub struct ConvertArgs {
     /// No progress or summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Stop if the layers unpack to more than this (all layers, sparse files at their full
+    /// size): bytes, or with K, M, G or T.
+    #[arg(long, value_name = "SIZE", default_value = "32G", value_parser = parse_size)]
+    pub max_unpacked_size: u64,
+    /// Stop if the image has more entries than this (files, directories, links...).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_entries)]
+    pub max_entries: u64,
+    /// Stop at a path of more components than this.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_path_depth)]
+    pub max_path_depth: u64,
+}
+
+impl ConvertArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_unpacked: self.max_unpacked_size,
+            max_entries: self.max_entries,
+            max_path_depth: self.max_path_depth,
+            ..Limits::default()
+        }
+    }
 }
 
 /// What the image pipeline hands to packing.
 pub struct Loaded {
     pub config: ImageConfig,
     pub tree: Tree,
+    /// The regular files' contents.
+    pub spool: Spool,
 }
 
 pub fn run(args: ConvertArgs) -> Result<()> {
@@ -57,8 +81,6 @@ pub fn run(args: ConvertArgs) -> Result<()> {
         level: args.level,
         ..writer::Options::default()
     };
-    let (bundle, stats) =
-        writer::write(&loaded.tree, &loaded.config, options).context("packing the bundle")?;
     let stripped;
     let runtime = if args.keep_debug_info {
         crate::wasm::RUNTIME_WASM
@@ -66,13 +88,54 @@ pub fn run(args: ConvertArgs) -> Result<()> {
         stripped = module::strip_debug(crate::wasm::RUNTIME_WASM)?;
         &stripped
     };
-    let module = module::assemble(runtime, &bundle, &loaded.config.encode())?;
+    // The compressed chunks go to a temporary file, and from there into the module: neither
+    // the bundle nor the module is ever whole in memory.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ctr2wasm-chunks-").suffix(".tmp");
+    let mut chunks = crate::interrupt::TempFile::create(&builder, &std::env::temp_dir())
+        .context("cannot create a temporary file")?;
+    let (head, stats) = {
+        let mut sink = BufWriter::with_capacity(1 << 20, &mut chunks);
+        let packed = writer::write_to(
+            &loaded.tree,
+            &loaded.config,
+            options,
+            Some(loaded.spool.file()),
+            &mut sink,
+        )
+        .context("packing the bundle")?;
+        sink.flush().context("packing the bundle")?;
+        packed
+    };
+    drop(loaded.tree);
+    drop(loaded.spool);
+    let parts = || module::BundleParts {
+        head: &head,
+        chunks: chunks.as_file(),
+        chunks_len: stats.bundle_bytes - head.len() as u64,
+    };
+    let config = loaded.config.encode();
+    let module_len;
+    let mut web_module = None;
     if let Some(mut out) = out.take() {
-        out.write_all(&module)?;
+        let path = out.path.clone();
+        let mut sink = BufWriter::with_capacity(1 << 20, out.writer());
+        module_len = module::assemble_to(runtime, parts(), &config, &mut sink)
+            .with_context(|| format!("writing {}", path.display()))?;
+        sink.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+        drop(sink);
         out.commit()?;
+        if args.web.is_some() {
+            web_module = Some(std::fs::read(&path).with_context(|| path.display().to_string())?);
+        }
+    } else {
+        let mut bytes = Vec::new();
+        module_len = module::assemble_to(runtime, parts(), &config, &mut bytes)?;
+        web_module = Some(bytes);
     }
-    if let Some(dir) = &args.web {
-        crate::web_site::write(dir, &module, &loaded.config.reference)?;
+    if let (Some(dir), Some(module)) = (&args.web, &web_module) {
+        crate::web_site::write(dir, module, &loaded.config.reference)?;
     }
     if !args.quiet {
         let written: Vec<String> = [args.output.as_ref(), args.web.as_ref()]
@@ -83,7 +146,7 @@ pub fn run(args: ConvertArgs) -> Result<()> {
         eprintln!(
             "wrote {} ({:.1} MB: {} files, {:.1} MB of data in a {:.1} MB bundle) in {:.1} s",
             written.join(" and "),
-            module.len() as f64 / 1e6,
+            module_len as f64 / 1e6,
             stats.paths,
             stats.file_bytes as f64 / 1e6,
             stats.bundle_bytes as f64 / 1e6,
@@ -96,6 +159,8 @@ pub fn run(args: ConvertArgs) -> Result<()> {
 /// The image pipeline: from a reference to a flattened tree and its config.
 fn load(args: &ConvertArgs) -> Result<Loaded> {
     if let Some(dir) = args.image.strip_prefix("dir:") {
+        let mut spool = Spool::create(None).context("cannot create a temporary file")?;
+        let tree = crate::rootfs_dir::read(Path::new(dir), &mut spool, &args.limits())?;
         return Ok(Loaded {
             config: ImageConfig {
                 reference: args.image.clone(),
@@ -106,7 +171,8 @@ fn load(args: &ConvertArgs) -> Result<Loaded> {
                 ],
                 ..Default::default()
             },
-            tree: crate::rootfs_dir::read(Path::new(dir))?,
+            tree,
+            spool,
         });
     }
     let options = crate::image::LoadOptions {
@@ -114,8 +180,10 @@ fn load(args: &ConvertArgs) -> Result<Loaded> {
         insecure: args.insecure,
         quiet: args.quiet,
         cache_dir: crate::dirs::cache_dir(),
+        limits: args.limits(),
+        spool_dir: None,
     };
-    let (info, tree) = crate::image::load(&args.image, &options)?;
+    let (info, flat) = crate::image::load(&args.image, &options)?;
     let c = info.config;
     Ok(Loaded {
         config: ImageConfig {
@@ -128,7 +196,8 @@ fn load(args: &ConvertArgs) -> Result<Loaded> {
             working_dir: c.working_dir,
             user: c.user,
         },
-        tree,
+        tree: flat.tree,
+        spool: flat.spool,
     })
 }
 
@@ -158,10 +227,8 @@ impl OutputFile {
         })
     }
 
-    fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
-        self.temp
-            .write_all(bytes)
-            .with_context(|| format!("writing {}", self.path.display()))
+    fn writer(&mut self) -> &mut crate::interrupt::TempFile {
+        &mut self.temp
     }
 
     fn commit(self) -> Result<()> {

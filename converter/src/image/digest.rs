@@ -95,6 +95,10 @@ impl<R: Read> HashingReader<R> {
         io::copy(self, &mut io::sink()).map(drop)
     }
 
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// The first error the source returned, if any.
     pub fn take_error(&mut self) -> Option<io::Error> {
         self.first_error.take()

@@ -7,21 +7,24 @@
 //! Whiteouts follow the OCI image spec (`layer.md`): `.wh.NAME` deletes NAME from the layers
 //! below, `.wh..wh..opq` empties its directory of what the layers below put there; like
 //! containerd's applier, entries of the same layer survive an opaque marker whatever their
-//! order in the tar. Symlink targets are kept verbatim, hard links share an inode (also with a
-//! file of a lower layer), device nodes and FIFOs are recorded, never created.
+//! order in the tar (an opaque marker at the layer's root clears what lower layers put at the
+//! root). Symlink targets are kept verbatim, hard links share an inode (also with a file of a
+//! lower layer), device nodes and FIFOs are recorded, never created.
+//!
+//! The cost is bounded by what is written, not by what a layer claims: each member's path is
+//! resolved in the [`Tree`] one component at a time (linear in the bytes of the paths), file
+//! contents go to the [`Spool`] file (zeros as holes), never to memory, and the [`Budget`]
+//! stops a layer that unpacks past a [`Limits`](super::limits::Limits) with a one-line error.
 
 use super::digest::{Digest, HashingReader};
+use super::limits::{Budget, Exceeded, Guarded};
 use super::manifest::Layer;
+use super::spool::Spool;
 use flate2::bufread::MultiGzDecoder;
-use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 use wasi_shim::abi::fs::makedev;
 use wasi_shim::bundle::tree::{self, Inode, Kind, Meta, Tree};
-
-/// Caps the capacity reserved up front for a file's contents: a tar header's size field is
-/// outside input, so memory grows only as the bytes really arrive beyond this.
-const FILE_PREALLOC_MAX_BYTES: u64 = 16 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
@@ -73,6 +76,8 @@ pub enum LayerError {
         layer: String,
         error: tree::EscapingPath,
     },
+    #[error("layer {layer}: {exceeded}")]
+    Limit { layer: String, exceeded: Exceeded },
     #[error("layer {layer} digest mismatch (got {got})")]
     Digest { layer: String, got: Digest },
     #[error("layer {layer}: size mismatch (the descriptor says {want} bytes, got {got})")]
@@ -92,9 +97,17 @@ impl LayerError {
     }
 }
 
-/// Applies one layer to `tree`, checking the blob against `layer.digest` and size, and the
+/// Where a layer goes: the tree, the spool its files' contents go to, and the budget they
+/// are counted against.
+pub struct Target<'a> {
+    pub tree: &'a mut Tree,
+    pub spool: &'a mut Spool,
+    pub budget: &'a Budget,
+}
+
+/// Applies one layer to the tree, checking the blob against `layer.digest` and size, and the
 /// uncompressed content against `diff_id`.
-pub fn apply(tree: &mut Tree, layer: &Layer, diff_id: &str) -> Result<(), LayerError> {
+pub fn apply(to: &mut Target<'_>, layer: &Layer, diff_id: &str) -> Result<(), LayerError> {
     let name = match &layer.digest {
         Some(d) => d.to_string(),
         None => diff_id.to_string(),
@@ -111,7 +124,9 @@ pub fn apply(tree: &mut Tree, layer: &Layer, diff_id: &str) -> Result<(), LayerE
         error,
     };
     let mut blob = HashingReader::new(layer.blob.open().map_err(read_err)?);
-    let unpacked = unpack(tree, &mut blob, said, &name);
+    to.tree.begin_layer();
+    let unpacked = unpack(to, &mut blob, said, &name);
+    to.tree.end_layer();
     // Whatever happened, hash the rest of the blob: a corrupt blob explains a corrupt stream,
     // and is the error worth reporting.
     blob.drain().map_err(read_err)?;
@@ -168,7 +183,7 @@ fn sniff(magic: &[u8]) -> Compression {
 
 /// Decompresses and applies the layer, returning the digest of the uncompressed tar.
 fn unpack<R: Read>(
-    tree: &mut Tree,
+    tree: &mut Target<'_>,
     blob: R,
     said: Option<Compression>,
     name: &str,
@@ -206,13 +221,14 @@ fn unpack<R: Read>(
 }
 
 fn apply_tar<R: Read>(
-    tree: &mut Tree,
+    to: &mut Target<'_>,
     content: R,
     compression: Compression,
     name: &str,
 ) -> Result<Digest, LayerError> {
-    let mut archive = tar::Archive::new(HashingReader::new(content));
-    let applied = apply_entries(tree, &mut archive, name);
+    let budget = to.budget;
+    let mut archive = tar::Archive::new(HashingReader::new(Guarded::new(content, budget)));
+    let applied = apply_entries(to, &mut archive, name);
     let mut content = archive.into_inner();
     // The tar parser stops at the end-of-archive blocks; the diff_id covers the padding too.
     let drained = if applied.is_ok() {
@@ -220,6 +236,20 @@ fn apply_tar<R: Read>(
     } else {
         Ok(())
     };
+    // A limit stops the stream wherever the parser or the decompressor was: it is the error.
+    let limit = |exceeded| LayerError::Limit {
+        layer: name.into(),
+        exceeded,
+    };
+    if let Err(LayerError::Limit { .. }) = applied {
+        return applied.map(|_| unreachable!());
+    }
+    if budget.over() {
+        return Err(limit(Exceeded::Unpacked(budget.limits.max_unpacked)));
+    }
+    if let Some(e) = content.get_mut().exceeded {
+        return Err(limit(e));
+    }
     // A read error from below the tar parser is the decompressor's, whatever the parser
     // made of it.
     if compression != Compression::None
@@ -240,7 +270,7 @@ fn apply_tar<R: Read>(
 }
 
 fn apply_entries<R: Read>(
-    tree: &mut Tree,
+    to: &mut Target<'_>,
     archive: &mut tar::Archive<R>,
     name: &str,
 ) -> Result<(), LayerError> {
@@ -248,19 +278,49 @@ fn apply_entries<R: Read>(
         layer: name.into(),
         error,
     };
-    // Every path this layer has written, which an opaque marker must not remove.
-    let mut this_layer: HashSet<Vec<u8>> = HashSet::new();
     for entry in archive.entries().map_err(tar_err)? {
         let mut entry = entry.map_err(tar_err)?;
-        apply_entry(tree, &mut entry, &mut this_layer, name)?;
+        apply_entry(to, &mut entry, name)?;
+        let made = to.tree.nodes_made() as u64;
+        let max = to.budget.limits.max_entries;
+        if made > max {
+            return Err(LayerError::Limit {
+                layer: name.into(),
+                exceeded: Exceeded::Entries(max),
+            });
+        }
     }
     Ok(())
 }
 
+/// A member's path as the tree takes it, within the path limits.
+fn tree_path(raw: &[u8], budget: &Budget, layer: &str) -> Result<Vec<u8>, LayerError> {
+    let limits = &budget.limits;
+    let limit = |exceeded| LayerError::Limit {
+        layer: layer.into(),
+        exceeded,
+    };
+    if raw.len() as u64 > limits.max_path_bytes {
+        return Err(limit(Exceeded::PathBytes(limits.max_path_bytes)));
+    }
+    let path = tree::normalise(raw).map_err(|error| LayerError::Path {
+        layer: layer.into(),
+        error,
+    })?;
+    let depth = if path.is_empty() {
+        0
+    } else {
+        path.iter().filter(|&&b| b == b'/').count() as u64 + 1
+    };
+    if depth > limits.max_path_depth {
+        return Err(limit(Exceeded::PathDepth(limits.max_path_depth)));
+    }
+    Ok(path)
+}
+
 fn apply_entry<R: Read>(
-    tree: &mut Tree,
+    to: &mut Target<'_>,
     entry: &mut tar::Entry<R>,
-    this_layer: &mut HashSet<Vec<u8>>,
     layer: &str,
 ) -> Result<(), LayerError> {
     let raw = entry.path_bytes().into_owned();
@@ -270,17 +330,15 @@ fn apply_entry<R: Read>(
         path: shown.clone(),
         why,
     };
-    let path = tree::normalise(&raw).map_err(|error| LayerError::Path {
-        layer: layer.into(),
-        error,
-    })?;
+    let path = tree_path(&raw, to.budget, layer)?;
+    let tree = &mut *to.tree;
     let (parent, base) = match path.iter().rposition(|&b| b == b'/') {
         Some(i) => (&path[..i], &path[i + 1..]),
         None => (&path[..0], &path[..]),
     };
     if let Some(whited) = base.strip_prefix(b".wh.") {
         if whited == b".wh..opq" {
-            tree.clear_dir_except(parent, |p| this_layer.contains(p));
+            tree.make_opaque(parent);
         } else if whited.starts_with(b".wh.") {
             // aufs bookkeeping (`.wh..wh.plnk`, `.wh..wh.aufs`), which docker also skips.
         } else if whited.is_empty() || whited == b"." || whited == b".." {
@@ -291,7 +349,7 @@ fn apply_entry<R: Read>(
                 target.push(b'/');
             }
             target.extend_from_slice(whited);
-            tree.remove(&target);
+            tree.whiteout(&target);
         }
         return Ok(());
     }
@@ -321,15 +379,28 @@ fn apply_entry<R: Read>(
     };
     let kind = match entry_type {
         tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-            let size = entry.size();
-            let mut data = Vec::with_capacity(size.min(FILE_PREALLOC_MAX_BYTES) as usize);
-            entry
-                .read_to_end(&mut data)
-                .map_err(|error| LayerError::Tar {
-                    layer: layer.into(),
-                    error,
-                })?;
-            Kind::File(data)
+            // A sparse member's holes are made by the tar parser, not read: they count as
+            // they are written out.
+            let sparse = entry_type == tar::EntryType::GNUSparse;
+            let budget = to.budget;
+            let spooled = to
+                .spool
+                .add(entry, |n| if sparse { budget.spend(n) } else { Ok(()) });
+            match spooled {
+                Ok(s) => Kind::Spooled(s),
+                Err(_) if budget.over() => {
+                    return Err(LayerError::Limit {
+                        layer: layer.into(),
+                        exceeded: Exceeded::Unpacked(budget.limits.max_unpacked),
+                    });
+                }
+                Err(error) => {
+                    return Err(LayerError::Tar {
+                        layer: layer.into(),
+                        error,
+                    });
+                }
+            }
         }
         tar::EntryType::Directory => Kind::Dir,
         tar::EntryType::Symlink => match entry.link_name_bytes() {
@@ -343,16 +414,12 @@ fn apply_entry<R: Read>(
             let target = entry
                 .link_name_bytes()
                 .ok_or_else(|| bad("hard link without a target".into()))?;
-            let target = tree::normalise(&target).map_err(|error| LayerError::Path {
-                layer: layer.into(),
-                error,
-            })?;
+            let target = tree_path(&target, to.budget, layer)?;
             tree.link(&path, &target).map_err(|e| LayerError::Entry {
                 layer: layer.into(),
                 path: shown.clone(),
                 why: strip_path(&e.to_string(), &path),
             })?;
-            this_layer.insert(path);
             return Ok(());
         }
         other => {
@@ -368,7 +435,6 @@ fn apply_entry<R: Read>(
             path: shown.clone(),
             why: strip_path(&e.to_string(), &path),
         })?;
-    this_layer.insert(path);
     Ok(())
 }
 

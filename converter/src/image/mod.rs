@@ -4,31 +4,36 @@
 //! ```text
 //! IMAGE ─reference─▶ Source ─registry / layout / archive─▶ manifest (index ─platform─▶ one)
 //!       ─▶ config + layer blobs (digests checked; registry layers via the cache)
-//!       ─flatten─▶ Tree (whiteouts, links, devices; diff_ids checked)
+//!       ─flatten─▶ Tree + spool file (whiteouts, links, devices; diff_ids checked; limits)
 //! ```
 //!
 //! One file per stage: [`reference`] parses what the user typed, [`platform`] picks a manifest
 //! out of an index, [`registry`], [`layout`] and [`archive`] are the three sources, which all
 //! hand over a [`manifest::Image`] (checked with [`manifest`] and [`digest`]); [`cache`] keeps
-//! downloaded layers, [`flatten`] applies them, [`progress`] reports downloads. Nothing is
-//! written to the host file system but the blob cache.
+//! downloaded layers, [`flatten`] applies them within [`limits`], putting file contents in a
+//! [`spool`] file, [`progress`] reports downloads. Nothing is written to the host file system
+//! but the blob cache and the spool (a temporary file).
 
 mod archive;
 mod cache;
 mod digest;
 mod flatten;
 mod layout;
+pub mod limits;
 mod manifest;
 mod platform;
 mod progress;
 mod reference;
 mod registry;
+pub mod spool;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod testutil;
 
+pub use limits::Limits;
 pub use platform::Platform;
+pub use spool::Spool;
 
 use anyhow::anyhow;
 use layout::{Files, Want};
@@ -47,6 +52,24 @@ pub struct LoadOptions {
     pub quiet: bool,
     /// The cache directory (blobs under `blobs/sha256/`), instead of the user's.
     pub cache_dir: Option<PathBuf>,
+    /// What flattening may cost.
+    pub limits: Limits,
+    /// Where the spool file goes (the system's temporary directory if `None`).
+    pub spool_dir: Option<PathBuf>,
+}
+
+/// A flattened image: the tree, and the spool file its regular files' contents are in.
+pub struct Flattened {
+    pub tree: Tree,
+    pub spool: Spool,
+}
+
+impl std::ops::Deref for Flattened {
+    type Target = Tree;
+
+    fn deref(&self) -> &Tree {
+        &self.tree
+    }
 }
 
 /// What was loaded.
@@ -78,7 +101,7 @@ pub struct ImageConfig {
 
 /// Loads `image` (a registry reference, `oci:DIR[:TAG]` or `docker-archive:FILE[:REF]`) and
 /// flattens its layers into one tree.
-pub fn load(image: &str, opts: &LoadOptions) -> anyhow::Result<(ImageInfo, Tree)> {
+pub fn load(image: &str, opts: &LoadOptions) -> anyhow::Result<(ImageInfo, Flattened)> {
     let source = Source::parse(image)?;
     let reference = source.to_string();
     let progress = progress::Progress::new(opts.quiet);
@@ -101,9 +124,17 @@ pub fn load(image: &str, opts: &LoadOptions) -> anyhow::Result<(ImageInfo, Tree)
     };
 
     let mut tree = Tree::new();
+    let mut spool = Spool::create(opts.spool_dir.as_deref())
+        .map_err(|e| anyhow!("cannot create a temporary file: {e}"))?;
+    let budget = limits::Budget::new(opts.limits);
     let diff_ids = resolved.config.rootfs().diff_ids();
     for (layer, diff_id) in resolved.layers.iter().zip(diff_ids) {
-        if let Err(e) = flatten::apply(&mut tree, layer, diff_id) {
+        let mut to = flatten::Target {
+            tree: &mut tree,
+            spool: &mut spool,
+            budget: &budget,
+        };
+        if let Err(e) = flatten::apply(&mut to, layer, diff_id) {
             if let (true, Some(cache), Some(digest)) = (e.is_blob_mismatch(), &cache, &layer.digest)
             {
                 cache.evict(digest);
@@ -128,5 +159,5 @@ pub fn load(image: &str, opts: &LoadOptions) -> anyhow::Result<(ImageInfo, Tree)
         compressed_size: resolved.layers.iter().map(|l| l.size).sum(),
         layers: resolved.layers.len(),
     };
-    Ok((info, tree))
+    Ok((info, Flattened { tree, spool }))
 }

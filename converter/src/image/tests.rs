@@ -46,17 +46,19 @@ fn three_layers() -> Vec<Vec<u8>> {
     ]
 }
 
-fn file(tree: &Tree, path: &str) -> Vec<u8> {
-    match tree.get(path.as_bytes()).map(|i| &i.kind) {
+fn file(f: &Flattened, path: &str) -> Vec<u8> {
+    match f.tree.get(path.as_bytes()).map(|i| &i.kind) {
         Some(Kind::File(d)) => d.clone(),
+        Some(Kind::Spooled(s)) => f.spool.read(s).unwrap(),
         other => panic!("{path}: {other:?}"),
     }
 }
 
-fn check_three_layers(tree: &Tree) {
+fn check_three_layers(tree: &Flattened) {
     let paths: Vec<String> = tree
         .paths()
-        .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+        .into_iter()
+        .map(|(p, _)| String::from_utf8_lossy(&p).into_owned())
         .collect();
     assert_eq!(
         paths,
@@ -515,7 +517,7 @@ fn legacy_docker_archive_with_a_symlinked_duplicate_layer() {
     assert_eq!(info.digest, Digest::of(&config).to_string());
     assert_eq!(info.config.cmd, ["/a"]);
     assert_eq!(info.compressed_size, (2 * base.len() + on_top_len) as u64);
-    let paths: Vec<&[u8]> = tree.paths().map(|(p, _)| p).collect();
+    let paths: Vec<Vec<u8>> = tree.paths().into_iter().map(|(p, _)| p).collect();
     assert_eq!(
         paths,
         [&b""[..], b"a", b"b", b"c"],
@@ -612,11 +614,18 @@ fn a_registry_that_wants_a_login() {
     .unwrap();
     assert_eq!(pulled.manifest_digest, digest_of(&manifest));
     let mut tree = Tree::new();
+    let mut spool = Spool::create(None).unwrap();
+    let budget = limits::Budget::new(Limits::default());
     let diff_ids = pulled.config.rootfs().diff_ids();
     for (layer, diff_id) in pulled.layers.iter().zip(diff_ids) {
-        flatten::apply(&mut tree, layer, diff_id).unwrap();
+        let mut to = flatten::Target {
+            tree: &mut tree,
+            spool: &mut spool,
+            budget: &budget,
+        };
+        flatten::apply(&mut to, layer, diff_id).unwrap();
     }
-    check_three_layers(&tree);
+    check_three_layers(&Flattened { tree, spool });
 }
 
 #[test]

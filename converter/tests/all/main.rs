@@ -17,6 +17,9 @@
 //! file and that image-controlled text is shown escaped. `cli_inputs` checks what `run`,
 //! `inspect` and `web-site` refuse; `module_cache` that a damaged compiled-module cache is
 //! never mapped; `debug_sections` that converted modules carry no DWARF unless asked.
+//! `hostile_layers` checks that deep paths, sparse files and gzip bombs convert in bounded
+//! time and memory, that each limit stops a conversion with its flag named, and that an
+//! opaque whiteout at a root works.
 
 mod cli_inputs;
 mod convert;
@@ -25,6 +28,7 @@ mod diff;
 mod exec_errors;
 mod guest;
 mod host_tools;
+mod hostile_layers;
 mod hostile_text;
 mod images;
 mod memory;

@@ -8,6 +8,10 @@
 #[cfg(target_os = "wasi")]
 pub mod embedded;
 pub mod format;
+/// The flattening fuzz target's entry point (host only).
+#[cfg(not(target_os = "wasi"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod reader;
 pub mod tree;
 #[cfg(not(target_os = "wasi"))]

@@ -110,6 +110,7 @@ fn every_path_reads_back_as_written() {
     let b = Bundle::open(Source::Bytes(bytes)).unwrap();
     assert_eq!(b.config().unwrap(), config);
     for (path, id) in tree.paths() {
+        let path = &path[..];
         let inode = tree.inode(id);
         let (_, rec) = walk(&b, path).unwrap_or_else(|| panic!("{path:?} missing"));
         assert_eq!(rec.mode & 0o7777, inode.meta.perm, "{path:?}");
@@ -142,6 +143,7 @@ fn every_path_reads_back_as_written() {
             Kind::CharDev(d) => assert_eq!((rec.mode & S_IFMT, rec.at), (S_IFCHR, *d)),
             Kind::BlockDev(d) => assert_eq!((rec.mode & S_IFMT, rec.at), (S_IFBLK, *d)),
             Kind::Fifo => assert_eq!(rec.mode & S_IFMT, S_IFIFO),
+            Kind::Spooled(_) => unreachable!("this tree has no spool"),
         }
     }
     assert!(walk(&b, b"bin/nope").is_none());
@@ -236,6 +238,47 @@ fn damage_is_an_error_not_a_panic() {
                 let _ = b.entries(&rec);
                 let _ = b.symlink_target(&rec);
             }
+        }
+    }
+}
+
+/// The flattening fuzz target's oracle over a small seed corpus and deterministic variations
+/// of it (what `cargo +nightly fuzz run flatten` in `wasi-shim/fuzz` explores further).
+#[test]
+fn flatten_fuzz_seed_corpus() {
+    let seeds: [&[u8]; 6] = [
+        b"",
+        // files under a directory, then a root opaque whiteout in a new layer, then a file
+        &[0, 2, 0, 1, 5, 0, 4, 0, 0, 1, 2],
+        // a link to a file, the file replaced by a directory, a whiteout of the link
+        &[0, 1, 0, 2, 1, 1, 1, 0, 1, 0, 3, 1, 1],
+        // a deep path, a file over one of its directories, opaque in the middle
+        &[
+            0, 4, 0, 1, 2, 3, 0, 2, 0, 1, 4, 1, 0, 5, 0, 4, 2, 0, 1, 13, 0,
+        ],
+        // symlinks and fifos, removal of the root
+        &[6, 1, 2, 7, 2, 0, 3, 8, 0, 6, 1, 4],
+        // whiteouts of what this layer wrote stay; of what a lower layer wrote go
+        &[0, 1, 0, 5, 0, 3, 1, 0, 0, 1, 1, 3, 1, 1],
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for seed in seeds {
+        super::fuzz::flatten(seed);
+        for _ in 0..300 {
+            let mut input = seed.to_vec();
+            for _ in 0..4 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let at = (state >> 8) as usize % (input.len() + 1);
+                if state & 1 == 0 || input.is_empty() {
+                    input.insert(at, (state >> 32) as u8);
+                } else {
+                    let last = input.len() - 1;
+                    input[at.min(last)] = (state >> 32) as u8;
+                }
+            }
+            super::fuzz::flatten(&input);
         }
     }
 }

@@ -4,14 +4,28 @@
 //!
 //! Paths are byte strings relative to the root, without leading or trailing `/` and with no
 //! `.`, `..` or empty components (the root itself is the empty path); [`normalise`] makes one
-//! from what a tar header holds. A path maps to an inode id, so a hard link is two paths
+//! from what a tar header holds. The tree is a tree of nodes, each directory indexing its
+//! children by name, so an operation on a path costs what resolving it component by component
+//! from the root costs, whatever the depth or size of the tree (flattening is linear in the
+//! bytes of the paths it is given). A node names an inode id, so a hard link is two nodes
 //! holding one id, and replacing a path never changes what its other links show — as with
 //! tar extraction, a link made before an overwrite keeps the old file.
+//!
+//! File contents are either held ([`Kind::File`]) or, as the converter does, left in a spool
+//! file the writer reads from ([`Kind::Spooled`]), so memory depends on the number of
+//! entries, not on their sizes. Nothing here recurses: a tree 100,000 directories deep is
+//! walked, cleared and dropped with loops.
 
 use std::collections::BTreeMap;
 
-/// Index of an inode in [`Tree::inodes`].
+/// Index of an inode in the tree's inode table.
 pub type InodeId = usize;
+
+/// Index of a node (one name in one directory, or the root).
+pub type NodeId = usize;
+
+/// The root's node.
+pub const ROOT_NODE: NodeId = 0;
 
 /// What every inode carries, whatever its kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,10 +48,23 @@ impl Meta {
     };
 }
 
+/// A regular file's contents left in the writer's spool file: `len` bytes at `offset`
+/// (holes read as zeros), whose SHA-256 is `sha256` (the writer stores identical contents
+/// once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spooled {
+    pub offset: u64,
+    pub len: u64,
+    pub sha256: [u8; 32],
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
     Dir,
+    /// A regular file whose contents are held here.
     File(Vec<u8>),
+    /// A regular file whose contents are in the spool file handed to the writer.
+    Spooled(Spooled),
     Symlink(Vec<u8>),
     /// Character and block devices, by `makedev(major, minor)`: recorded, never created on
     /// the host.
@@ -46,20 +73,48 @@ pub enum Kind {
     Fifo,
 }
 
+impl Kind {
+    /// The size of a regular file (0 for other kinds).
+    pub fn file_len(&self) -> u64 {
+        match self {
+            Kind::File(d) => d.len() as u64,
+            Kind::Spooled(s) => s.len,
+            _ => 0,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inode {
     pub meta: Meta,
     pub kind: Kind,
 }
 
+#[derive(Clone, Debug)]
+struct Node {
+    parent: NodeId,
+    name: Box<[u8]>,
+    inode: InodeId,
+    /// A directory's entries by name (empty for other kinds).
+    children: BTreeMap<Box<[u8]>, NodeId>,
+    /// The layer that last wrote this node or something below it ([`Tree::begin_layer`]).
+    touched: u32,
+    /// The layer whose opaque whiteouts last cleared this directory.
+    cleaned: u32,
+}
+
 /// A root file system in memory.
 #[derive(Clone, Debug)]
 pub struct Tree {
-    /// Every path that exists, the root (`b""`) included, in byte order, so the descendants
-    /// of a directory `d` are the contiguous range of keys starting with `d/`.
-    paths: BTreeMap<Vec<u8>, InodeId>,
+    /// Every node ever made; a removed one is detached from its parent and never reached
+    /// again.
+    nodes: Vec<Node>,
     /// Inodes, some of which may no longer be reachable (their paths were replaced).
     inodes: Vec<Inode>,
+    /// The current layer's number (0 outside layers).
+    layer: u32,
+    /// Directories this layer made opaque, cleared at [`Tree::end_layer`].
+    opaque: Vec<NodeId>,
 }
 
 /// Why an entry could not be added.
@@ -79,45 +134,191 @@ impl Default for Tree {
     }
 }
 
+fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    path.split(|&b| b == b'/').filter(|c| !c.is_empty())
+}
+
 impl Tree {
     /// A tree holding only the root directory.
     pub fn new() -> Tree {
-        let mut tree = Tree {
-            paths: BTreeMap::new(),
-            inodes: Vec::new(),
-        };
-        tree.inodes.push(Inode {
-            meta: Meta::IMPLIED_DIR,
-            kind: Kind::Dir,
-        });
-        tree.paths.insert(Vec::new(), 0);
-        tree
+        Tree {
+            nodes: vec![Node {
+                parent: ROOT_NODE,
+                name: Box::default(),
+                inode: 0,
+                children: BTreeMap::new(),
+                touched: 0,
+                cleaned: 0,
+            }],
+            inodes: vec![Inode {
+                meta: Meta::IMPLIED_DIR,
+                kind: Kind::Dir,
+            }],
+            layer: 0,
+            opaque: Vec::new(),
+        }
+    }
+
+    /// The node at `path`, resolved from the root one component at a time.
+    pub fn node(&self, path: &[u8]) -> Option<NodeId> {
+        let mut n = ROOT_NODE;
+        for c in components(path) {
+            n = *self.nodes[n].children.get(c)?;
+        }
+        Some(n)
     }
 
     pub fn get(&self, path: &[u8]) -> Option<&Inode> {
-        self.paths.get(path).map(|&id| &self.inodes[id])
+        self.node(path).map(|n| &self.inodes[self.nodes[n].inode])
     }
 
     pub fn inode_id(&self, path: &[u8]) -> Option<InodeId> {
-        self.paths.get(path).copied()
+        self.node(path).map(|n| self.nodes[n].inode)
     }
 
     pub fn inode(&self, id: InodeId) -> &Inode {
         &self.inodes[id]
     }
 
-    /// Every path with its inode id, in byte order (parents before children).
-    pub fn paths(&self) -> impl Iterator<Item = (&[u8], InodeId)> {
-        self.paths.iter().map(|(p, &id)| (p.as_slice(), id))
+    /// The inode a node names.
+    pub fn node_inode(&self, node: NodeId) -> InodeId {
+        self.nodes[node].inode
+    }
+
+    /// A directory node's entries, in byte order of their names.
+    pub fn node_children(&self, node: NodeId) -> impl Iterator<Item = (&[u8], NodeId)> {
+        self.nodes[node].children.iter().map(|(k, &v)| (&**k, v))
+    }
+
+    /// Every node reachable from the root, parents before children, each directory's
+    /// entries in byte order and each subtree contiguous (depth first, without recursion).
+    pub fn walk(&self) -> Vec<NodeId> {
+        let mut order = Vec::new();
+        let mut stack = vec![ROOT_NODE];
+        while let Some(n) = stack.pop() {
+            order.push(n);
+            stack.extend(self.nodes[n].children.values().rev());
+        }
+        order
+    }
+
+    /// The path of a node (the empty path for the root).
+    pub fn path_of(&self, node: NodeId) -> Vec<u8> {
+        let mut names = Vec::new();
+        let mut n = node;
+        while n != ROOT_NODE {
+            names.push(&*self.nodes[n].name);
+            n = self.nodes[n].parent;
+        }
+        names.reverse();
+        names.join(&b'/')
+    }
+
+    /// Every path with its inode id, in byte order (for tests and tools: it builds every
+    /// path, which costs their total length).
+    pub fn paths(&self) -> Vec<(Vec<u8>, InodeId)> {
+        let mut all: Vec<(Vec<u8>, InodeId)> = self
+            .walk()
+            .into_iter()
+            .map(|n| (self.path_of(n), self.nodes[n].inode))
+            .collect();
+        all.sort();
+        all
     }
 
     /// Number of paths, the root included.
     pub fn len(&self) -> usize {
-        self.paths.len()
+        self.walk().len()
     }
 
     pub fn is_empty(&self) -> bool {
         false
+    }
+
+    /// How many nodes were ever made (paths written, implied directories included): what
+    /// the tree's memory grows with, for the converter's entry limit.
+    pub fn nodes_made(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Starts a layer: what it writes is told apart from what lower layers wrote, for its
+    /// whiteouts ([`Tree::whiteout`], [`Tree::make_opaque`]).
+    pub fn begin_layer(&mut self) {
+        self.end_layer();
+        self.layer += 1;
+    }
+
+    /// Ends a layer: the directories it made opaque lose every entry a lower layer put in
+    /// them (and below them), whatever the order of the markers and the layer's own entries
+    /// in the tar. Each node is visited at most once per layer.
+    pub fn end_layer(&mut self) {
+        let layer = self.layer;
+        let pending = std::mem::take(&mut self.opaque);
+        for start in pending {
+            if !self.attached(start) || self.inodes[self.nodes[start].inode].kind != Kind::Dir {
+                continue;
+            }
+            let mut stack = vec![start];
+            while let Some(n) = stack.pop() {
+                if self.nodes[n].cleaned == layer {
+                    continue;
+                }
+                self.nodes[n].cleaned = layer;
+                let children = std::mem::take(&mut self.nodes[n].children);
+                let mut kept = BTreeMap::new();
+                for (name, child) in children {
+                    if self.nodes[child].touched == layer {
+                        if self.inodes[self.nodes[child].inode].kind == Kind::Dir {
+                            stack.push(child);
+                        }
+                        kept.insert(name, child);
+                    }
+                }
+                self.nodes[n].children = kept;
+            }
+        }
+    }
+
+    /// Whether `node` is still reachable from the root.
+    fn attached(&self, mut node: NodeId) -> bool {
+        while node != ROOT_NODE {
+            let parent = self.nodes[node].parent;
+            if self.nodes[parent].children.get(&self.nodes[node].name) != Some(&node) {
+                return false;
+            }
+            node = parent;
+        }
+        true
+    }
+
+    /// A whiteout (`.wh.NAME`): removes `path` and its subtree as the layers below left it.
+    /// What the current layer itself wrote there stays (a whiteout hides lower layers only).
+    pub fn whiteout(&mut self, path: &[u8]) {
+        if let Some(n) = self.node(path)
+            && (self.layer == 0 || self.nodes[n].touched != self.layer)
+        {
+            self.remove(path);
+        }
+    }
+
+    /// An opaque whiteout (`.wh..wh..opq`) in the directory `path` (the root included): at
+    /// the end of the layer, the directory keeps only what this layer puts in it.
+    pub fn make_opaque(&mut self, path: &[u8]) {
+        if let Some(n) = self.touch(path) {
+            self.opaque.push(n);
+        }
+    }
+
+    /// Marks `path` and its ancestors as written by this layer; its node if it exists.
+    fn touch(&mut self, path: &[u8]) -> Option<NodeId> {
+        let layer = self.layer;
+        let mut n = ROOT_NODE;
+        self.nodes[n].touched = layer;
+        for c in components(path) {
+            n = *self.nodes[n].children.get(c)?;
+            self.nodes[n].touched = layer;
+        }
+        Some(n)
     }
 
     /// Adds or replaces the entry at `path`, as extracting a tar member does: missing parent
@@ -125,28 +326,49 @@ impl Tree {
     /// metadata (its children stay), and anything else replaces what was there (a directory
     /// replaced by a file loses its subtree).
     pub fn insert(&mut self, path: &[u8], inode: Inode) -> Result<(), TreeError> {
-        if path.is_empty() {
+        let Some((parent, name)) = self.make_parents(path)? else {
             // The root's metadata may be set by a `./` member; it must stay a directory.
             if inode.kind != Kind::Dir {
                 return Err(TreeError::Root { path: show(path) });
             }
-            self.inodes[0].meta = inode.meta;
+            self.inodes[self.nodes[ROOT_NODE].inode].meta = inode.meta;
+            return Ok(());
+        };
+        if let Some(&n) = self.nodes[parent].children.get(name) {
+            let old = self.nodes[n].inode;
+            self.nodes[n].touched = self.layer;
+            if self.inodes[old].kind == Kind::Dir {
+                if inode.kind == Kind::Dir {
+                    self.inodes[old].meta = inode.meta;
+                    return Ok(());
+                }
+                self.nodes[n].children = BTreeMap::new();
+            }
+            self.nodes[n].inode = self.push_inode(inode);
             return Ok(());
         }
-        self.make_parents(path)?;
-        if let Some(&id) = self.paths.get(path)
-            && self.inodes[id].kind == Kind::Dir
-        {
-            if inode.kind == Kind::Dir {
-                self.inodes[id].meta = inode.meta;
-                return Ok(());
-            }
-            self.remove(path);
-        }
-        let id = self.inodes.len();
-        self.inodes.push(inode);
-        self.paths.insert(path.to_vec(), id);
+        let id = self.push_inode(inode);
+        self.add_node(parent, name, id);
         Ok(())
+    }
+
+    fn push_inode(&mut self, inode: Inode) -> InodeId {
+        self.inodes.push(inode);
+        self.inodes.len() - 1
+    }
+
+    fn add_node(&mut self, parent: NodeId, name: &[u8], inode: InodeId) -> NodeId {
+        let n = self.nodes.len();
+        self.nodes.push(Node {
+            parent,
+            name: name.into(),
+            inode,
+            children: BTreeMap::new(),
+            touched: self.layer,
+            cleaned: 0,
+        });
+        self.nodes[parent].children.insert(name.into(), n);
+        n
     }
 
     /// Makes `path` a hard link to the inode at `target` (which must exist and not be a
@@ -157,114 +379,90 @@ impl Tree {
             target: show(target),
         };
         let id = self.inode_id(target).ok_or_else(bad)?;
-        if self.inodes[id].kind == Kind::Dir || path.is_empty() {
+        if self.inodes[id].kind == Kind::Dir {
             return Err(bad());
         }
-        if path == target {
-            return Ok(());
+        let Some((parent, name)) = self.make_parents(path)? else {
+            return Err(bad());
+        };
+        match self.nodes[parent].children.get(name) {
+            Some(&n) => {
+                self.nodes[n].touched = self.layer;
+                self.nodes[n].children = BTreeMap::new();
+                self.nodes[n].inode = id;
+            }
+            None => {
+                self.add_node(parent, name, id);
+            }
         }
-        self.make_parents(path)?;
-        self.remove(path);
-        self.paths.insert(path.to_vec(), id);
         Ok(())
     }
 
-    /// Removes `path` and, for a directory, everything below it (a whiteout). Removing what
-    /// does not exist is not an error: a whiteout may name a file no lower layer has.
+    /// Removes `path` and, for a directory, everything below it. Removing what does not
+    /// exist is not an error: a whiteout may name a file no lower layer has. The root is
+    /// only emptied.
     pub fn remove(&mut self, path: &[u8]) {
-        if path.is_empty() {
+        let Some(n) = self.node(path) else { return };
+        if n == ROOT_NODE {
             self.clear_dir(path);
             return;
         }
-        self.paths.remove(path);
-        self.clear_dir(path);
+        let parent = self.nodes[n].parent;
+        let name = self.nodes[n].name.clone();
+        self.nodes[parent].children.remove(&name);
     }
 
-    /// Removes everything below the directory `path`, keeping the directory (an opaque
-    /// whiteout).
+    /// Removes everything below the directory `path`, keeping the directory.
     pub fn clear_dir(&mut self, path: &[u8]) {
-        let prefix = child_prefix(path);
-        let doomed: Vec<Vec<u8>> = self
-            .paths
-            .range(prefix.clone()..)
-            .take_while(|(p, _)| p.starts_with(&prefix))
-            .filter(|(p, _)| p.len() > prefix.len())
-            .map(|(p, _)| p.clone())
-            .collect();
-        for p in doomed {
-            self.paths.remove(&p);
-        }
-    }
-
-    /// Removes everything below the directory `path` except the paths `keep` accepts and
-    /// the directories leading to them: an opaque whiteout met after some of its layer's own
-    /// entries, which must survive it.
-    pub fn clear_dir_except(&mut self, path: &[u8], keep: impl Fn(&[u8]) -> bool) {
-        let prefix = child_prefix(path);
-        let below: Vec<Vec<u8>> = self
-            .paths
-            .range(prefix.clone()..)
-            .take_while(|(p, _)| p.starts_with(&prefix))
-            .map(|(p, _)| p.clone())
-            .collect();
-        let mut kept: std::collections::BTreeSet<&[u8]> = std::collections::BTreeSet::new();
-        for p in below.iter().filter(|p| keep(p)) {
-            kept.insert(p);
-            // Its ancestors below `path`, so the kept entry still has a parent.
-            let mut end = p.len();
-            while let Some(slash) = p[..end].iter().rposition(|&b| b == b'/') {
-                if slash < prefix.len() || !kept.insert(&p[..slash]) {
-                    break;
-                }
-                end = slash;
-            }
-        }
-        for p in below.iter().filter(|p| !kept.contains(p.as_slice())) {
-            self.paths.remove(p);
+        if let Some(n) = self.node(path) {
+            self.nodes[n].children = BTreeMap::new();
         }
     }
 
     /// The names of the directory `path`'s entries, with their inode ids, in byte order.
     pub fn children(&self, path: &[u8]) -> Vec<(&[u8], InodeId)> {
-        let prefix = child_prefix(path);
-        self.paths
-            .range(prefix.clone()..)
-            .take_while(|(p, _)| p.starts_with(&prefix))
-            .filter(|(p, _)| p.len() > prefix.len() && !p[prefix.len()..].contains(&b'/'))
-            .map(|(p, &id)| (&p[prefix.len()..], id))
-            .collect()
+        match self.node(path) {
+            Some(n) => self.nodes[n]
+                .children
+                .iter()
+                .map(|(k, &c)| (&**k, self.nodes[c].inode))
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
-    fn make_parents(&mut self, path: &[u8]) -> Result<(), TreeError> {
-        let mut end = 0;
-        while let Some(slash) = path[end..].iter().position(|&b| b == b'/') {
-            let parent = &path[..end + slash];
-            match self.paths.get(parent) {
-                Some(&id) if self.inodes[id].kind == Kind::Dir => {}
-                Some(_) => return Err(TreeError::ParentNotDir { path: show(path) }),
+    /// Resolves the parent of `path`, making missing directories: the parent's node and
+    /// the last component, or `None` for the root.
+    fn make_parents<'p>(
+        &mut self,
+        path: &'p [u8],
+    ) -> Result<Option<(NodeId, &'p [u8])>, TreeError> {
+        let mut parts = components(path).peekable();
+        let mut n = ROOT_NODE;
+        self.nodes[n].touched = self.layer;
+        while let Some(c) = parts.next() {
+            if parts.peek().is_none() {
+                return Ok(Some((n, c)));
+            }
+            n = match self.nodes[n].children.get(c) {
+                Some(&child) => {
+                    if self.inodes[self.nodes[child].inode].kind != Kind::Dir {
+                        return Err(TreeError::ParentNotDir { path: show(path) });
+                    }
+                    child
+                }
                 None => {
-                    let id = self.inodes.len();
-                    self.inodes.push(Inode {
+                    let id = self.push_inode(Inode {
                         meta: Meta::IMPLIED_DIR,
                         kind: Kind::Dir,
                     });
-                    self.paths.insert(parent.to_vec(), id);
+                    self.add_node(n, c, id)
                 }
-            }
-            end += slash + 1;
+            };
+            self.nodes[n].touched = self.layer;
         }
-        Ok(())
+        Ok(None)
     }
-}
-
-/// `path/` (or the empty prefix for the root, itself a key that callers skip): what every
-/// descendant of `path` starts with.
-fn child_prefix(path: &[u8]) -> Vec<u8> {
-    let mut prefix = path.to_vec();
-    if !prefix.is_empty() {
-        prefix.push(b'/');
-    }
-    prefix
 }
 
 fn show(path: &[u8]) -> String {
@@ -389,17 +587,49 @@ mod tests {
         t.insert(b"d/lower/x", file(b"x")).unwrap();
         t.insert(b"d/lower/y", file(b"y")).unwrap();
         t.insert(b"d/gone", file(b"g")).unwrap();
+        t.begin_layer();
         t.insert(b"d/mine", file(b"m")).unwrap();
-        t.clear_dir_except(b"d", |p| p == b"d/lower/y" || p == b"d/mine" || p == b"d2");
-        let left: Vec<&[u8]> = t.paths().map(|(p, _)| p).collect();
+        t.make_opaque(b"d");
+        t.insert(b"d/lower/y", file(b"y2")).unwrap();
+        t.whiteout(b"d/mine");
+        t.end_layer();
+        let left: Vec<Vec<u8>> = t.paths().into_iter().map(|(p, _)| p).collect();
         assert_eq!(
             left,
             [&b""[..], b"d", b"d/lower", b"d/lower/y", b"d/mine", b"d2"],
-            "kept paths keep their parents; nothing outside the directory is touched"
+            "the layer's own entries (before or after the marker) and their parents stay; \
+             a whiteout spares them; nothing outside the directory is touched"
         );
         t.remove(b"d");
         assert!(t.get(b"d").is_none());
         t.remove(b"never/was");
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn opaque_root_keeps_the_layers_own_entries() {
+        let mut t = Tree::new();
+        t.begin_layer();
+        t.insert(b"a/x", file(b"1")).unwrap();
+        t.insert(b"b", file(b"2")).unwrap();
+        t.begin_layer();
+        t.insert(b"c", file(b"3")).unwrap();
+        t.make_opaque(b"");
+        t.insert(b"a/y", file(b"4")).unwrap();
+        t.end_layer();
+        let left: Vec<Vec<u8>> = t.paths().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(left, [&b""[..], b"a", b"a/y", b"c"]);
+    }
+
+    #[test]
+    fn deep_paths_cost_linear_time() {
+        let mut t = Tree::new();
+        let path = vec!["d"; 100_000].join("/");
+        t.insert(format!("{path}/f").as_bytes(), file(b"x"))
+            .unwrap();
+        t.insert(path.as_bytes(), dir()).unwrap();
+        assert_eq!(t.walk().len(), 100_002);
+        t.remove(b"d");
+        assert_eq!(t.len(), 1);
     }
 }

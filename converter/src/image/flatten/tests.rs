@@ -2,9 +2,41 @@
 //! links, devices, hostile names, the three compressions and the digest checks.
 
 use super::*;
+use crate::image::limits::Limits;
 use crate::image::manifest::Blob;
+use std::cell::RefCell;
 use std::io::Write;
 use tempfile::TempDir;
+
+thread_local! {
+    /// The spool of this test's files.
+    static SPOOL: RefCell<Spool> = RefCell::new(Spool::create(None).unwrap());
+}
+
+/// [`super::apply`] with this thread's spool and the default limits.
+fn apply(tree: &mut Tree, layer: &Layer, diff_id: &str) -> Result<(), LayerError> {
+    apply_limited(tree, layer, diff_id, Limits::default())
+}
+
+fn apply_limited(
+    tree: &mut Tree,
+    layer: &Layer,
+    diff_id: &str,
+    limits: Limits,
+) -> Result<(), LayerError> {
+    SPOOL.with_borrow_mut(|spool| {
+        let budget = Budget::new(limits);
+        super::apply(
+            &mut Target {
+                tree,
+                spool,
+                budget: &budget,
+            },
+            layer,
+            diff_id,
+        )
+    })
+}
 
 const GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
@@ -161,13 +193,15 @@ fn kind<'t>(t: &'t Tree, path: &str) -> Option<&'t Kind> {
 fn data(t: &Tree, path: &str) -> Vec<u8> {
     match kind(t, path) {
         Some(Kind::File(d)) => d.clone(),
+        Some(Kind::Spooled(s)) => SPOOL.with_borrow(|spool| spool.read(s).unwrap()),
         other => panic!("{path}: {other:?}"),
     }
 }
 
 fn listing(t: &Tree) -> Vec<String> {
     t.paths()
-        .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+        .into_iter()
+        .map(|(p, _)| String::from_utf8_lossy(&p).into_owned())
         .collect()
 }
 
@@ -544,4 +578,62 @@ fn entry_errors_name_layer_and_path() {
         .unwrap_err()
         .to_string();
     assert!(err.ends_with(": d/.wh.: whiteout of no name"), "{err}");
+}
+
+#[test]
+fn opaque_marker_at_the_root_clears_the_lower_root_and_keeps_its_layer() {
+    let t = flatten(&[
+        &[
+            E::File("a", b"a"),
+            E::File("b/x", b"x"),
+            E::File("keep/old", b"o"),
+        ],
+        &[
+            E::File("c", b"c"),
+            E::File(".wh..wh..opq", b""),
+            E::File("keep/new", b"n"),
+        ],
+    ])
+    .unwrap();
+    assert_eq!(listing(&t), ["", "c", "keep", "keep/new"]);
+    assert_eq!(data(&t, "c"), b"c");
+}
+
+#[test]
+fn limits_stop_a_layer_with_one_line_naming_the_flag() {
+    let mut blobs = Blobs::new();
+    let deep = format!("{}f", "d/".repeat(10));
+    let tar = tar_of(&[E::File(&deep, b"x"), E::File("big", &[7u8; 100_000])]);
+    let layer = blobs.layer(&gzip(&tar), GZIP);
+    let diff_id = Digest::of(&tar).to_string();
+    let err = |limits| {
+        apply_limited(&mut Tree::new(), &layer, &diff_id, limits)
+            .unwrap_err()
+            .to_string()
+    };
+    let digest = layer.digest.clone().unwrap();
+    assert_eq!(
+        err(Limits {
+            max_path_depth: 5,
+            ..Limits::default()
+        }),
+        format!("layer {digest}: a path deeper than 5 components (raise with --max-path-depth)")
+    );
+    assert_eq!(
+        err(Limits {
+            max_entries: 4,
+            ..Limits::default()
+        }),
+        format!("layer {digest}: more than 4 entries (raise with --max-entries)")
+    );
+    assert_eq!(
+        err(Limits {
+            max_unpacked: 50_000,
+            ..Limits::default()
+        }),
+        format!(
+            "layer {digest}: unpacked size exceeds 50000 bytes (raise with --max-unpacked-size)"
+        )
+    );
+    apply_limited(&mut Tree::new(), &layer, &diff_id, Limits::default()).unwrap();
 }
