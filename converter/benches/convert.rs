@@ -204,6 +204,10 @@ fn big_layout(dir: &Path) -> PathBuf {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Regular);
         h.set_mode(0o644);
+        // A new header's numeric fields are empty, which is not a number.
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
         h.set_size(BIG_FILE);
         let data: Vec<u8> = (0..BIG_FILE / 8)
             .flat_map(|_| {
