@@ -152,15 +152,11 @@ impl Inode {
             let l = l.clone();
             let size = usize::try_from(l.size()).map_err(|_| Errno::EFBIG)?;
             self.charge_capacity(size)?;
-            match l.read_all() {
-                Ok(data) => self.content = Content::Data(data),
-                Err(e) => {
-                    self.sync_charge();
-                    return Err(e);
-                }
-            }
+            let copied = l.read_all().map(|data| self.content = Content::Data(data));
+            // The charge becomes what the copy holds, or nothing if the read failed.
+            self.sync_charge();
+            copied?;
         }
-        self.sync_charge();
         match &mut self.content {
             Content::Data(d) => Ok(d),
             Content::Dir { .. } => Err(Errno::EISDIR),
