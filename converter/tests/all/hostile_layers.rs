@@ -339,6 +339,22 @@ fn sparse_tar(name: &str, real: u64) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// Converts `reference` to `out`, which must succeed with a peak RSS under [`RSS_BOUND`].
+fn convert_in_bounded_memory(reference: &str, out: &Path, what: &str) {
+    let run = convert(reference, out, &[], Duration::from_secs(300));
+    assert!(run.ok, "{}", run.stderr);
+    eprintln!(
+        "{what}: peak RSS {} MB in {:?}",
+        run.max_rss_bytes >> 20,
+        run.elapsed
+    );
+    assert!(
+        run.max_rss_bytes < RSS_BOUND,
+        "peak RSS {} MB",
+        run.max_rss_bytes >> 20
+    );
+}
+
 #[test]
 fn a_sparse_file_declaring_3_gib_converts_in_bounded_memory() {
     let work = tempfile::tempdir().unwrap();
@@ -352,18 +368,7 @@ fn a_sparse_file_declaring_3_gib_converts_in_bounded_memory() {
     layout.tar_layer(&tar);
     let reference = layout.finish();
     let out = work.path().join("out.wasm");
-    let run = convert(&reference, &out, &[], Duration::from_secs(300));
-    assert!(run.ok, "{}", run.stderr);
-    eprintln!(
-        "sparse 3 GiB: peak RSS {} MB in {:?}",
-        run.max_rss_bytes >> 20,
-        run.elapsed
-    );
-    assert!(
-        run.max_rss_bytes < RSS_BOUND,
-        "peak RSS {} MB",
-        run.max_rss_bytes >> 20
-    );
+    convert_in_bounded_memory(&reference, &out, "sparse 3 GiB");
     assert_eq!(root_names(&out), ["sparse"]);
     assert_refused(
         &reference,
@@ -391,18 +396,7 @@ fn a_gzip_bomb_converts_in_bounded_memory() {
     );
     let reference = layout.finish();
     let out = work.path().join("out.wasm");
-    let run = convert(&reference, &out, &[], Duration::from_secs(300));
-    assert!(run.ok, "{}", run.stderr);
-    eprintln!(
-        "gzip bomb (2 GiB): peak RSS {} MB in {:?}",
-        run.max_rss_bytes >> 20,
-        run.elapsed
-    );
-    assert!(
-        run.max_rss_bytes < RSS_BOUND,
-        "peak RSS {} MB",
-        run.max_rss_bytes >> 20
-    );
+    convert_in_bounded_memory(&reference, &out, "gzip bomb (2 GiB)");
     assert_refused(
         &reference,
         &["--max-unpacked-size", "100M"],
